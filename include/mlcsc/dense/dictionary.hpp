@@ -1,0 +1,162 @@
+// mlcsc: a dense dictionary D (n x m, one atom a column). Signals are the columns of a matrix, so
+// every operation codes a whole batch at once (n x B -> m x B) with matrix-matrix products.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+
+#include "../core/errors.hpp"
+#include "../core/fwd.hpp"
+#include "../core/operator.hpp"
+
+namespace mlcsc {
+
+/// \brief Dense dictionary: X = D Gamma with D an n x m matrix of atoms (columns).
+/// \code
+///   mlcsc::Dictionary<double> D(Eigen::MatrixXd::Random(64, 256));
+///   D.normalize();
+///   Eigen::MatrixXd G = D.analyze(Y);      // D^T Y
+///   Eigen::MatrixXd X = D.synthesize(G);   // D G
+/// \endcode
+template <class Scalar_>
+class Dictionary {
+ public:
+  using Scalar = Scalar_;
+  using Signal = Matrix<Scalar>;
+  using Code = Matrix<Scalar>;
+  using SignalView = Eigen::Ref<const Matrix<Scalar>>;
+
+  /// Takes a copy of `atoms` (n x m). Throws std::invalid_argument if it is empty or not finite.
+  template <class Derived>
+  explicit Dictionary(const Eigen::MatrixBase<Derived>& atoms) : atoms_(atoms.template cast<Scalar>()) {
+    if (atoms_.rows() == 0 || atoms_.cols() == 0)
+      internal::throw_invalid("Dictionary: 'atoms' must be non-empty, got ",
+                              internal::shape(atoms_.rows(), atoms_.cols()));
+    internal::require_finite(atoms_, "Dictionary", "atoms");
+    update_lipschitz();
+  }
+
+  Index signal_size() const { return atoms_.rows(); }
+  Index num_atoms() const { return atoms_.cols(); }
+  Index code_rows() const { return atoms_.cols(); }
+  const Matrix<Scalar>& matrix() const { return atoms_; }
+
+  /// Scales every atom to unit l2 norm. Throws if an atom has zero norm (it cannot be normalized).
+  void normalize() {
+    for (Index j = 0; j < atoms_.cols(); ++j) {
+      const Scalar nrm = atoms_.col(j).norm();
+      if (!(nrm > Scalar(0)) || !std::isfinite(double(nrm)))
+        internal::throw_invalid("Dictionary::normalize: atom ", j, " of 'atoms' (",
+                                internal::shape(atoms_.rows(), atoms_.cols()),
+                                ") has norm ", nrm, " and cannot be normalized");
+    }
+    atoms_.colwise().normalize();
+    update_lipschitz();
+  }
+
+  /// The signal argument as a view: no copy for plain column-major matrices and their blocks.
+  template <class Derived>
+  SignalView signal_view(const Eigen::MatrixBase<Derived>& y) const {
+    return SignalView(y.derived());
+  }
+
+  void check_signal(const SignalView& y, const char* where, const char* name) const {
+    if (y.rows() != signal_size() || y.cols() == 0)
+      internal::throw_invalid(where, ": '", name, "' must have ", signal_size(),
+                              " rows (the dictionary is ", internal::shape(signal_size(), num_atoms()),
+                              ") and at least one column, got ", internal::shape(y.rows(), y.cols()));
+    internal::require_finite(y, where, name);
+  }
+  void check_code(const Eigen::Ref<const Matrix<Scalar>>& g, const char* where,
+                  const char* name) const {
+    if (g.rows() != num_atoms() || g.cols() == 0)
+      internal::throw_invalid(where, ": '", name, "' must have ", num_atoms(),
+                              " rows (the dictionary is ", internal::shape(signal_size(), num_atoms()),
+                              ") and at least one column, got ", internal::shape(g.rows(), g.cols()));
+    internal::require_finite(g, where, name);
+  }
+
+  Code code_like(const SignalView& y) const { return Code::Zero(num_atoms(), y.cols()); }
+  Signal signal_like(const Eigen::Ref<const Matrix<Scalar>>& g) const {
+    return Signal::Zero(signal_size(), g.cols());
+  }
+
+  /// gamma = D^T x (x: n x B, gamma: m x B, sized by the caller).
+  void analyze(const SignalView& x, Code& gamma) const {
+    check_out(gamma, num_atoms(), x.cols(), "analyze", "gamma");
+    if (x.rows() != signal_size()) check_signal(x, "Dictionary::analyze", "x");
+    gamma.noalias() = atoms_.transpose() * x;
+  }
+  /// x = D gamma (gamma: m x B, x: n x B, sized by the caller).
+  void synthesize(const Eigen::Ref<const Matrix<Scalar>>& gamma, Signal& x) const {
+    check_out(x, signal_size(), gamma.cols(), "synthesize", "x");
+    if (gamma.rows() != num_atoms()) check_code(gamma, "Dictionary::synthesize", "gamma");
+    x.noalias() = atoms_ * gamma;
+  }
+  Code analyze(const SignalView& x) const {
+    check_signal(x, "Dictionary::analyze", "x");
+    Code gamma(num_atoms(), x.cols());
+    analyze(x, gamma);
+    return gamma;
+  }
+  Signal synthesize(const Eigen::Ref<const Matrix<Scalar>>& gamma) const {
+    check_code(gamma, "Dictionary::synthesize", "gamma");
+    Signal x(signal_size(), gamma.cols());
+    synthesize(gamma, x);
+    return x;
+  }
+
+  /// \f$ L = \|D\|_2^2 = \lambda_{\max}(D^T D) \f$, the Lipschitz constant of the gradient of
+  /// \f$ \tfrac12\|y - D\gamma\|^2 \f$; computed when the atoms change and cached.
+  Scalar lipschitz() const { return lipschitz_; }
+  Scalar lipschitz_for(const SignalView&) const { return lipschitz_; }
+
+  /// The Gram matrix D^T D (m x m).
+  Matrix<Scalar> gram() const {
+    Matrix<Scalar> G(num_atoms(), num_atoms());
+    G.template triangularView<Eigen::Lower>() = atoms_.transpose() * atoms_;
+    G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();
+    return G;
+  }
+
+ private:
+  template <class Out>
+  void check_out(const Out& out, Index rows, Index cols, const char* fn, const char* name) const {
+    if (out.rows() != rows || out.cols() != cols)
+      internal::throw_invalid("Dictionary::", fn, ": output '", name, "' must be ",
+                              internal::shape(rows, cols), ", got ",
+                              internal::shape(out.rows(), out.cols()));
+  }
+
+  // lambda_max of the smaller Gram matrix (A A^T or A^T A have the same nonzero spectrum), in
+  // double: an exact symmetric eigen-solve up to 1024, power iteration beyond.
+  void update_lipschitz() {
+    const Matrix<double> A = atoms_.template cast<double>();
+    const bool tall = A.rows() >= A.cols();
+    const Matrix<double> S = tall ? Matrix<double>(A.transpose() * A) : Matrix<double>(A * A.transpose());
+    double L = 0;
+    if (S.rows() <= 1024) {
+      Eigen::SelfAdjointEigenSolver<Matrix<double>> es(S, Eigen::EigenvaluesOnly);
+      L = es.eigenvalues().maxCoeff();
+    } else {
+      Vector<double> v = Vector<double>::Ones(S.rows()).normalized(), w(S.rows());
+      for (int it = 0; it < 1000; ++it) {
+        w.noalias() = S * v;
+        const double Lnew = v.dot(w);
+        v = w.normalized();
+        if (std::abs(Lnew - L) <= 1e-12 * Lnew) { L = Lnew; break; }
+        L = Lnew;
+      }
+      L *= 1.0 + 1e-6;  // power iteration approaches from below; a step of 1/L must stay safe
+    }
+    lipschitz_ = Scalar(L);
+  }
+
+  Matrix<Scalar> atoms_;
+  Scalar lipschitz_ = Scalar(0);
+};
+
+}  // namespace mlcsc

@@ -1,0 +1,23 @@
+// mlcsc: sparse coding, convolutional sparse coding and multi-layer convolutional sparse coding
+// over Eigen. One include for everything:  #include <mlcsc/mlcsc.hpp>
+#pragma once
+
+// core: shared aliases, input checks, shrinkage, the operator concept
+#include "core/errors.hpp"
+#include "core/fwd.hpp"
+#include "core/operator.hpp"
+#include "core/shrinkage.hpp"
+
+// dense dictionaries
+#include "dense/dictionary.hpp"
+
+// pursuits, generic over the operator concept
+#include "pursuit/basis_pursuit.hpp"
+#include "pursuit/lasso.hpp"
+#include "pursuit/omp.hpp"
+#include "pursuit/params.hpp"
+#include "pursuit/thresholding.hpp"
+
+// theory
+#include "theory/bounds.hpp"
+#include "theory/coherence.hpp"

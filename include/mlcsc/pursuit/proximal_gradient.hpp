@@ -1,0 +1,192 @@
+// mlcsc: ISTA and FISTA for the Lasso, written once over the operator concept.
+//
+//   ISTA  (Daubechies, Defrise, De Mol 2004):  G_k = S_{lambda/L}(G_{k-1} - (1/L) D^T(D G_{k-1} - y))
+//   FISTA (Beck & Teboulle, SIAM J. Imaging Sci. 2009):
+//         G_k = S_{lambda/L}(Z_k - (1/L) D^T(D Z_k - y)),  t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2,
+//         Z_{k+1} = G_k + ((t_k - 1) / t_{k+1}) (G_k - G_{k-1}),
+//   with the gradient restart of O'Donoghue & Candes (2015): t <- 1, Z <- G whenever
+//   <Z_k - G_k, G_k - G_{k-1}> > 0.
+// L = ||D||_2^2. Shrinkage, momentum, the stopping test and the restart test are fused into one
+// pass over the codes; the only other work per iteration is one synthesis and one analysis (or,
+// for a dense dictionary with m < 2n, one product with the Gram matrix D^T D).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <type_traits>
+
+#include "../core/operator.hpp"
+#include "../core/shrinkage.hpp"
+#include "../dense/dictionary.hpp"
+#include "../internal/no_malloc.hpp"
+#include "params.hpp"
+
+namespace mlcsc {
+namespace internal {
+
+template <class T>
+struct is_dense_dictionary : std::false_type {};
+template <class S>
+struct is_dense_dictionary<Dictionary<S>> : std::true_type {};
+
+/// Sums gathered by the fused pass.
+struct StepStats {
+  double change = 0;   // ||G_k - G_{k-1}||^2
+  double norm = 0;     // ||G_k||^2
+  double restart = 0;  // <Z_k - G_k, G_k - G_{k-1}>
+};
+
+// One contiguous run of coefficients: t = S_b(z - step gr); gather the sums; z = t + beta (t - g);
+// g = t. z and g may be the same memory (ISTA).
+template <class Scalar, class ZS, class GS, class RS, class TS, class B>
+inline void fused_run(ZS z, GS g, const RS& gr, TS t, const B& b, Scalar step, Scalar beta,
+                      Shrinkage kind, StepStats& s) {
+  shrink_into(t, z - step * gr, b, kind);
+  s.restart += double(((z - t) * (t - g)).sum());
+  s.change += double((t - g).square().sum());
+  s.norm += double(t.square().sum());
+  z = t + beta * (t - g);
+  g = t;
+}
+
+/// The fused proximal-gradient pass over whole codes (values matrices of either storage order).
+/// thr holds one threshold per row (atom or channel).
+template <class M, class Scalar>
+StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar step, Scalar beta,
+                     Shrinkage kind) {
+  constexpr Index chunk = 256;
+  using Tmp = Eigen::Array<Scalar, chunk, 1>;
+  double change = 0, norm = 0, restart = 0;
+  const Index outer = M::IsRowMajor ? G.rows() : G.cols();
+  const Index inner = M::IsRowMajor ? G.cols() : G.rows();
+#pragma omp parallel for reduction(+ : change, norm, restart) schedule(static) if (G.size() >= 65536)
+  for (Index o = 0; o < outer; ++o) {
+    Tmp tmp;
+    StepStats s;
+    for (Index i0 = 0; i0 < inner; i0 += chunk) {
+      const Index len = std::min(chunk, inner - i0);
+      auto t = tmp.head(len);
+      if constexpr (M::IsRowMajor) {
+        fused_run(Z.row(o).segment(i0, len).array(), G.row(o).segment(i0, len).array(),
+                  Gr.row(o).segment(i0, len).array(), t, thr(o), step, beta, kind, s);
+      } else {
+        fused_run(Z.col(o).segment(i0, len).array(), G.col(o).segment(i0, len).array(),
+                  Gr.col(o).segment(i0, len).array(), t, thr.segment(i0, len).array(), step,
+                  beta, kind, s);
+      }
+    }
+    change += s.change;
+    norm += s.norm;
+    restart += s.restart;
+  }
+  return StepStats{change, norm, restart};
+}
+
+/// The weighted l1 norm sum_r lambda_r ||row r||_1 of a values matrix.
+template <class M, class Scalar>
+double weighted_l1(const M& G, const Vector<Scalar>& lambdas) {
+  return double((G.array().abs().colwise() * lambdas.array()).sum());
+}
+
+/// Gradient of 0.5||y - D Z||^2: Gr = D^T (D Z - y). Uses R as the signal-sized buffer.
+/// For a dense dictionary with m < 2n, Gr = (D^T D) Z - D^T y with both factors cached.
+template <class Op, class SignalView>
+class LassoGradient {
+ public:
+  using Scalar = typename Op::Scalar;
+  using Code = typename Op::Code;
+  using Signal = typename Op::Signal;
+
+  LassoGradient(const Op& D, const SignalView& y, const Code& shape)
+      : D_(D), y_(y), R_(D.signal_like(shape)) {
+    if constexpr (is_dense_dictionary<Op>::value) {
+      if (2 * D.signal_size() > D.num_atoms()) {
+        gram_ = D.gram();
+        dty_ = D.analyze(y);
+      }
+    }
+  }
+
+  void operator()(const Code& Z, Code& Gr) {
+    if constexpr (is_dense_dictionary<Op>::value) {
+      if (gram_.size() != 0) {
+        Gr.noalias() = gram_ * Z;
+        Gr -= dty_;
+        return;
+      }
+    }
+    D_.synthesize(Z, R_);
+    values(R_) -= values(y_);
+    D_.analyze(R_, Gr);
+  }
+
+  /// 0.5||y - D G||^2 + sum_r lambda_r ||G_r||_1 (one synthesis, into the residual buffer).
+  double objective(const Code& G, const Vector<Scalar>& lambdas) {
+    D_.synthesize(G, R_);
+    values(R_) -= values(y_);
+    return 0.5 * double(values(R_).squaredNorm()) + weighted_l1(values(G), lambdas);
+  }
+
+ private:
+  const Op& D_;
+  const SignalView& y_;
+  Signal R_;
+  Matrix<Scalar> gram_, dty_;
+};
+
+/// ISTA / FISTA from `init` (or zero). y has been validated by the caller.
+template <class Op, class SignalView>
+PursuitResult<typename Op::Code, typename Op::Scalar> proximal_gradient(
+    const Op& D, const SignalView& y, const LassoParams<typename Op::Scalar>& p,
+    const typename Op::Code* init) {
+  using Scalar = typename Op::Scalar;
+  using Code = typename Op::Code;
+  const Scalar L = D.lipschitz_for(y);
+  if (!(L > Scalar(0)) || !std::isfinite(double(L)))
+    throw_invalid("lasso: the dictionary's Lipschitz constant ||D||_2^2 is ", L,
+                  "; every atom is zero or the dictionary is not finite");
+  const Scalar step = Scalar(1) / L;
+  const Vector<Scalar> lambdas = p.lambda_vector(D.code_rows());
+  const Vector<Scalar> thr = lambdas * step;
+  const Shrinkage kind = p.nonnegative ? Shrinkage::NonnegSoft : Shrinkage::Soft;
+  const bool fista = p.method == Method::FISTA;
+
+  PursuitResult<Code, Scalar> res;
+  res.code = init ? *init : D.code_like(y);
+  Code& G = res.code;
+  std::optional<Code> Zbuf;
+  if (fista) Zbuf.emplace(G);
+  Code& Z = fista ? *Zbuf : G;
+  Code Gr = D.code_like(y);
+  LassoGradient<Op, SignalView> grad(D, y, G);
+
+  double t = 1;
+  bool stop = false;
+  {
+    NoMallocScope guard;
+    for (int k = 1; k <= p.max_iterations && !stop; ++k) {
+      grad(Z, Gr);
+      const double t_next = fista ? 0.5 * (1 + std::sqrt(1 + 4 * t * t)) : 1;
+      const Scalar beta = fista ? Scalar((t - 1) / t_next) : Scalar(0);
+      const StepStats s = fused_step(values(Z), values(G), values(Gr), thr, step, beta, kind);
+      if (fista) {
+        if (p.adaptive_restart && s.restart > 0) {
+          t = 1;
+          values(Z) = values(G);
+        } else {
+          t = t_next;
+        }
+      }
+      res.iterations = k;
+      res.converged = std::sqrt(s.change) <= double(p.tolerance) * std::max(1.0, std::sqrt(s.norm));
+      if (p.callback && !p.callback(k, Scalar(grad.objective(G, lambdas)))) stop = true;
+      if (res.converged) stop = true;
+    }
+    res.objective = Scalar(grad.objective(G, lambdas));
+  }
+  return res;
+}
+
+}  // namespace internal
+}  // namespace mlcsc
