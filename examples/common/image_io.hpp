@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -55,7 +56,7 @@ inline double psnr(const Image& a, const Image& b, double peak = 1.0) {
   return mse > 0 ? 10.0 * std::log10(peak * peak / mse) : INFINITY;
 }
 
-/// Tiles columns of `atoms` (each a p x p patch, column-major flattened as extract_patches does)
+/// Tiles columns of `atoms` (each a p x p patch flattened row by row: entry u * p + v is (u, v))
 /// into a grid image, each atom scaled to its own range, with a 1-pixel border.
 inline Image tile_atoms(const Eigen::MatrixXd& atoms, int p) {
   const int m = int(atoms.cols());

@@ -4,12 +4,16 @@
 
 // core: shared aliases, input checks, shrinkage, the operator concept
 #include "core/errors.hpp"
+#include "core/feature_maps.hpp"
 #include "core/fwd.hpp"
 #include "core/operator.hpp"
 #include "core/shrinkage.hpp"
 
 // dense dictionaries
 #include "dense/dictionary.hpp"
+
+// convolutional dictionaries
+#include "conv/conv_dictionary.hpp"
 
 // pursuits, generic over the operator concept
 #include "pursuit/basis_pursuit.hpp"
@@ -18,6 +22,17 @@
 #include "pursuit/params.hpp"
 #include "pursuit/thresholding.hpp"
 
+// files
+#include "io/npy.hpp"
+
+// multi-layer (convolutional) sparse coding
+#include "multilayer/effective_dictionary.hpp"
+#include "multilayer/multi_layer.hpp"
+#include "multilayer/synthetic.hpp"
+
 // theory
 #include "theory/bounds.hpp"
 #include "theory/coherence.hpp"
+#include "theory/conv_coherence.hpp"
+#include "theory/multilayer_bounds.hpp"
+#include "theory/stripe.hpp"

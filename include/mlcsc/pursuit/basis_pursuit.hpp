@@ -18,9 +18,9 @@
 
 namespace mlcsc {
 
-/// \brief Basis pursuit \f$ \min_\Gamma \|\Gamma\|_1 \ \mathrm{s.t.}\ D\Gamma = x \f$ on each column
-/// of x. The code returned is the sparse ADMM iterate z; `objective` is \f$\|z\|_1\f$ summed over
-/// the batch; `converged` says the primal and dual residuals met `tolerance` (relative).
+/// \brief Basis pursuit \f$ \min_\Gamma \|\Gamma\|_1 \ \mathrm{s.t.}\ D\Gamma = x \f$ on each
+/// column of x. The code returned is the sparse ADMM iterate z; `objective` is \f$\|z\|_1\f$ summed
+/// over the batch; `converged` says the primal and dual residuals met `tolerance` (relative).
 /// Throws std::invalid_argument when D does not have full row rank (D g = x may have no solution).
 template <class Scalar, class Derived>
 PursuitResult<Matrix<Scalar>, Scalar> basis_pursuit(const Dictionary<Scalar>& D,
@@ -46,6 +46,8 @@ PursuitResult<Matrix<Scalar>, Scalar> basis_pursuit(const Dictionary<Scalar>& D,
   Matrix<Scalar>& z = res.code;
   const Scalar scale = z.cwiseAbs().maxCoeff();
   Scalar rho = p.rho > Scalar(0) ? p.rho : (scale > Scalar(0) ? Scalar(10) / scale : Scalar(1));
+  constexpr int kMaxRhoChanges = 32;
+  int rho_changes = 0;
   {
     internal::NoMallocScope guard;
     for (int k = 1; k <= p.max_iterations; ++k) {
@@ -66,13 +68,17 @@ PursuitResult<Matrix<Scalar>, Scalar> basis_pursuit(const Dictionary<Scalar>& D,
         res.converged = true;
         break;
       }
-      if (k % 10 == 0) {  // residual balancing
+      // Residual balancing, a bounded number of times: ADMM converges for a fixed rho, but a rho
+      // that keeps changing can cycle for ever (seen with generic, non-sparse x).
+      if (k % 10 == 0 && rho_changes < kMaxRhoChanges) {
         if (r > 10 * s) {
           rho *= Scalar(2);
           u /= Scalar(2);
+          ++rho_changes;
         } else if (s > 10 * r) {
           rho /= Scalar(2);
           u *= Scalar(2);
+          ++rho_changes;
         }
       }
     }

@@ -1,18 +1,25 @@
 // mlcsc: the exact dense Lasso by Gram-based, active-set coordinate descent.
 //
-// For each signal y (a column of Y), with G = D^T D, c = D^T y and r = c - G g:
-//   coordinate update (Friedman, Hastie, Hoefling, Tibshirani 2007; "covariance updates" of
-//   glmnet, Friedman et al. 2010):  g_j <- S_{lambda_j}(r_j + G_jj g_j) / G_jj,  r <- r - G_:j dg_j;
-//   active set: sweeps run over the atoms in the working set only; a screening pass over all atoms
-//   adds the (at most 8) worst KKT violators |r_j| > lambda_j;
-//   exact polish: once a sweep leaves the sign pattern s of the working set S unchanged, solve
-//   G_SS g_S = c_S - lambda_S s_S (Cholesky); if the signs agree the solution is exact, else take
-//   the feature-sign line step to the first sign change (Lee, Battle, Raina, Ng, NIPS 2006), which
-//   decreases the objective.
-// A signal has converged when no atom violates the KKT conditions by more than
-// tolerance * max(1, ||c||_inf) after an exact polish, or after a sweep whose change meets the
-// contract's rule ||g_k - g_{k-1}|| <= tolerance * max(1, ||g_k||). One iteration is one sweep
-// (screening passes count). Signals run in parallel with OpenMP; every buffer is sized first.
+// For each signal y (a column of Y), with G = D^T D, c = D^T y and r = c - G g (the negative
+// gradient of 0.5||y - D g||^2):
+//   screening: one pass over all atoms adds the (at most 8) worst KKT violators
+//     |r_j| > lambda_j + tol to the working set S (the active-set strategy of glmnet,
+//     Friedman, Hastie, Tibshirani 2010);
+//   coordinate descent on S (Friedman, Hastie, Hoefling, Tibshirani 2007, "covariance updates"):
+//     g_j <- S_{lambda_j}(r_j + G_jj g_j) / G_jj,  r_S <- r_S - G_Sj dg_j,
+//     on the gathered k x k block G_SS, so a sweep costs O(k^2), not O(m k);
+//   exact polish after every sweep: solve G_SS x = c_S - lambda_S s_S with s = sign(g_S), by a
+//     Cholesky factor of G_SS that is extended row by row as atoms join S and recomputed only
+//     from the first atom that left; if sign(x) = s the restricted problem is solved exactly,
+//     else take the feature-sign line step from g to the first sign change (Lee, Battle, Raina,
+//     Ng, NIPS 2006), which lowers the objective, drop that atom and sweep again;
+//   after an exact polish, r = c - G_:S g_S is recomputed over all atoms and screened again.
+// A signal has converged when no atom outside S violates the KKT conditions by more than
+// tolerance * max(1, ||c||_inf) after an exact polish (then |r_j| = lambda_j on S to rounding),
+// or after a sweep whose change meets the contract's rule ||g_k - g_{k-1}|| <= tolerance *
+// max(1, ||g_k||) when G_SS is numerically singular. One iteration is one sweep over S (each
+// screening pass counts as one too). The small k x k algebra runs in double for either Scalar.
+// Signals run in parallel with OpenMP; every buffer is sized before the loop (no allocation).
 #pragma once
 
 #include <algorithm>
@@ -29,206 +36,322 @@ namespace mlcsc::internal {
 
 template <class Scalar>
 struct CdWorkspace {
-  Vector<Scalar> r;            // c - G g, maintained through every update
-  Eigen::VectorXi active;      // the working set, first `size` entries
-  Eigen::Array<signed char, Eigen::Dynamic, 1> in_active, sign;
-  Matrix<double> chol;         // kmax x kmax, the Cholesky factor of G_SS
-  Vector<double> rhs;          // kmax
-  Vector<Scalar> scratch;      // m
-  Index size = 0;
+  using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Vector<Scalar> r;                              // m: c - G g, valid at each screening
+  Eigen::Array<Scalar, Eigen::Dynamic, 1> viol;  // m: screening scratch
+  Eigen::VectorXi active;                        // kmax: the working set S, first `size` entries
+  Eigen::Array<signed char, Eigen::Dynamic, 1> in_active;  // m
+  Matrix<double> gss;  // kmax x kmax: G_SS, in the order of `active`
+  RowMatrixD chol;     // kmax x kmax: lower Cholesky factor of G_SS, first `chol_rows` rows valid
+  Vector<double> inv_l;                          // 1 / chol(a, a)
+  Vector<double> gs, cs, lam, inv_diag, x, u;    // kmax, per member of S
+  Eigen::Array<signed char, Eigen::Dynamic, 1> sign;  // kmax: sign pattern of gs
+  Index size = 0, chol_rows = 0, kmax = 0;
 
-  CdWorkspace(Index m, Index kmax)
-      : r(m), active(m), in_active(m), sign(m), chol(kmax, kmax), rhs(kmax), scratch(m) {}
+  CdWorkspace(Index m, Index kmax_)
+      : r(m), viol(m), active(kmax_), in_active(m), gss(kmax_, kmax_), chol(kmax_, kmax_),
+        inv_l(kmax_), gs(kmax_), cs(kmax_), lam(kmax_), inv_diag(kmax_), x(kmax_), u(kmax_),
+        sign(kmax_), kmax(kmax_) {}
 };
 
 template <class Scalar>
 class CoordinateDescent {
  public:
+  static constexpr int kAddPerScreen = 4;
+
   CoordinateDescent(const Matrix<Scalar>& gram, const Vector<Scalar>& lambdas, bool nonnegative,
                     Scalar tolerance, int max_sweeps)
-      : G_(gram), diag_(gram.diagonal()), lam_(lambdas), nonneg_(nonnegative), tol_(tolerance),
-        max_sweeps_(max_sweeps) {}
+      : G_(gram), lam_(lambdas), screen_lam_(lambdas.size()), nonneg_(nonnegative),
+        tol_(tolerance), max_sweeps_(max_sweeps) {
+    // An atom of zero norm can never enter: its screening threshold is +infinity.
+    for (Index j = 0; j < lam_.size(); ++j)
+      screen_lam_(j) =
+          G_(j, j) > Scalar(0) ? lam_(j) : std::numeric_limits<Scalar>::infinity();
+  }
 
   /// Solves one signal in place: g holds the warm start on entry and the solution on exit.
+  /// Returns the iterations: screening passes plus exact solves.
   template <class CV, class GV>
   int solve(const CV& c, GV g, CdWorkspace<Scalar>& w, bool& converged) const {
     const Index m = G_.rows();
     const double kkt = std::max(double(tol_), 20.0 * std::numeric_limits<Scalar>::epsilon()) *
                        std::max(1.0, double(c.cwiseAbs().maxCoeff()));
-    w.r = c;
     w.size = 0;
+    w.chol_rows = 0;
     w.in_active.setZero();
     for (Index j = 0; j < m; ++j)
       if (g(j) != Scalar(0)) {
-        w.r.noalias() -= G_.col(j) * g(j);
-        add(w, j);
+        if (!(G_(j, j) > Scalar(0)) || w.size == w.kmax) {
+          g(j) = Scalar(0);  // a zero atom keeps a zero coefficient; capacity: see the driver
+          continue;
+        }
+        add(w, c, j, double(g(j)));
       }
     converged = false;
-    int sweeps = 0;
-    bool settled = w.size == 0;  // the working set is solved exactly, or to the CD tolerance
-    while (sweeps < max_sweeps_) {
-      ++sweeps;
-      if (screen(w, kkt) == 0 && settled) {
+    int iterations = 0;
+    bool exact = w.size == 0 || polish_all(w, g, iterations);
+    while (exact && iterations < max_sweeps_) {
+      ++iterations;
+      full_residual(c, w);
+      const Index added = screen(c, g, w, kkt);
+      if (added == 0) {
         converged = true;
         break;
       }
-      settled = false;
-      while (sweeps < max_sweeps_ && !settled) {
-        ++sweeps;
-        bool pattern_changed = false;
-        double change = 0, norm = 0;
-        for (Index a = 0; a < w.size; ++a) {
-          const Index j = w.active(a);
-          if (!(diag_(j) > Scalar(0))) continue;  // a zero atom keeps a zero coefficient
-          const Scalar gj = g(j);
-          const Scalar z = w.r(j) + diag_(j) * gj;
-          const Scalar gn = shrink1(z, lam_(j)) / diag_(j);
-          const Scalar d = gn - gj;
-          if (d != Scalar(0)) {
-            w.r.noalias() -= G_.col(j) * d;
-            g(j) = gn;
-            const signed char s = sgn(gn);
-            if (s != w.sign(j)) pattern_changed = true;
-            w.sign(j) = s;
-            change += double(d) * double(d);
-          }
-          norm += double(gn) * double(gn);
-        }
-        prune(w, g);
-        if (!pattern_changed && w.size > 0 && polish(c, g, w)) {
-          settled = true;
-        } else if (std::sqrt(change) <= double(tol_) * std::max(1.0, std::sqrt(norm))) {
-          settled = true;
-        }
-      }
+      if (added < 0) break;  // violators remain but the working set is full: not converged
+      exact = polish_all(w, g, iterations);
     }
-    return sweeps;
+    for (Index a = 0; a < w.size; ++a) g(w.active(a)) = Scalar(w.gs(a));
+    return iterations;
   }
 
  private:
-  Scalar shrink1(Scalar z, Scalar lam) const {
-    if (nonneg_) return std::max(z - lam, Scalar(0));
-    return z > lam ? z - lam : (z < -lam ? z + lam : Scalar(0));
+  static double shrink1(double z, double lam, bool nonneg) {
+    if (nonneg) return std::max(z - lam, 0.0);
+    return z > lam ? z - lam : (z < -lam ? z + lam : 0.0);
   }
-  static signed char sgn(Scalar v) { return v > 0 ? 1 : (v < 0 ? -1 : 0); }
+  static signed char sgn(double v) { return v > 0 ? 1 : (v < 0 ? -1 : 0); }
 
-  static void add(CdWorkspace<Scalar>& w, Index j) {
-    w.active(w.size++) = int(j);
-    w.in_active(j) = 1;
-  }
-
-  // Drops zero coefficients from the working set (they re-enter through screening).
-  template <class GV>
-  static void prune(CdWorkspace<Scalar>& w, const GV& g) {
-    Index k = 0;
-    for (Index a = 0; a < w.size; ++a) {
-      const Index j = w.active(a);
-      if (g(j) != Scalar(0)) {
-        w.active(k++) = int(j);
-      } else {
-        w.in_active(j) = 0;
-        w.sign(j) = 0;
-      }
-    }
-    w.size = k;
-  }
-
-  // Adds the (at most 8) atoms violating the KKT conditions most; returns how many violate.
-  Index screen(CdWorkspace<Scalar>& w, double kkt) const {
-    constexpr int kMax = 8;
-    double best[kMax];
-    Index idx[kMax];
-    int nb = 0;
-    Index violators = 0;
-    const Index m = G_.rows();
-    for (Index j = 0; j < m; ++j) {
-      if (w.in_active(j) || !(diag_(j) > Scalar(0))) continue;
-      const double v = (nonneg_ ? double(w.r(j)) : std::abs(double(w.r(j)))) - double(lam_(j));
-      if (v <= kkt) continue;
-      ++violators;
-      if (nb < kMax || v > best[nb - 1]) {
-        int pos = nb < kMax ? nb++ : kMax - 1;
-        while (pos > 0 && best[pos - 1] < v) {
-          best[pos] = best[pos - 1];
-          idx[pos] = idx[pos - 1];
-          --pos;
-        }
-        best[pos] = v;
-        idx[pos] = j;
-      }
-    }
-    for (int i = 0; i < nb; ++i) {
-      add(w, idx[i]);
-      w.sign(idx[i]) = 0;
-    }
-    return violators;
-  }
-
-  // Exact solve on the working set for its current signs; see the header comment.
-  template <class CV, class GV>
-  bool polish(const CV& c, GV g, CdWorkspace<Scalar>& w) const {
+  // Appends atom j to S with coefficient gj, gathering its row of G_SS.
+  template <class CV>
+  void add(CdWorkspace<Scalar>& w, const CV& c, Index j, double gj) const {
     const Index k = w.size;
-    if (k > w.chol.rows()) return false;
-    auto Lm = w.chol.topLeftCorner(k, k);
-    auto x = w.rhs.head(k);
-    // Cholesky of G_SS (lower), in place; fails on (near) linearly dependent atoms.
-    for (Index a = 0; a < k; ++a) {
-      const Index ja = w.active(a);
-      for (Index b = 0; b <= a; ++b) {
-        double s = double(G_(ja, w.active(b)));
-        for (Index q = 0; q < b; ++q) s -= Lm(a, q) * Lm(b, q);
-        if (a == b) {
-          if (!(s > 1e-10 * double(diag_(ja)))) return false;
-          Lm(a, a) = std::sqrt(s);
-        } else {
-          Lm(a, b) = s / Lm(b, b);
+    w.active(k) = int(j);
+    w.in_active(j) = 1;
+    for (Index b = 0; b < k; ++b) {
+      const double v = double(G_(j, w.active(b)));
+      w.gss(k, b) = v;
+      w.gss(b, k) = v;
+    }
+    w.gss(k, k) = double(G_(j, j));
+    w.inv_diag(k) = 1.0 / double(G_(j, j));
+    w.lam(k) = double(lam_(j));
+    w.cs(k) = double(c(j));
+    w.gs(k) = gj;
+    w.sign(k) = sgn(gj);
+    w.size = k + 1;
+  }
+
+  // Removes position p from S (its coefficient becomes 0): compacts G_SS and downdates the
+  // Cholesky factor by Givens rotations instead of recomputing it.
+  template <class GV>
+  static void remove_at(CdWorkspace<Scalar>& w, GV& g, Index p) {
+    const Index k = w.size;
+    w.in_active(w.active(p)) = 0;
+    g(w.active(p)) = Scalar(0);
+    for (Index a = p; a + 1 < k; ++a) {
+      w.active(a) = w.active(a + 1);
+      w.gs(a) = w.gs(a + 1);
+      w.cs(a) = w.cs(a + 1);
+      w.lam(a) = w.lam(a + 1);
+      w.inv_diag(a) = w.inv_diag(a + 1);
+      w.sign(a) = w.sign(a + 1);
+    }
+    for (Index col = 0; col < k; ++col) {  // drop row p, then column p
+      double* d = w.gss.col(col).data();
+      std::copy(d + p + 1, d + k, d + p);
+    }
+    for (Index col = p; col + 1 < k; ++col)
+      w.gss.col(col).head(k - 1) = w.gss.col(col + 1).head(k - 1);
+    w.size = k - 1;
+    const Index n = w.chol_rows;
+    if (p >= n) return;
+    auto& L = w.chol;
+    for (Index i = p; i + 1 < n; ++i) L.row(i).head(i + 2) = L.row(i + 1).head(i + 2);
+    // Rows p..n-2 now reach one column too far; rotate columns (j, j+1) back to triangular.
+    for (Index j = p; j + 1 < n; ++j) {
+      const double a = L(j, j), b = L(j, j + 1);
+      const double rr = std::hypot(a, b), cth = a / rr, sth = b / rr;
+      for (Index i = j; i + 1 < n; ++i) {
+        const double xi = L(i, j), yi = L(i, j + 1);
+        L(i, j) = cth * xi + sth * yi;
+        L(i, j + 1) = cth * yi - sth * xi;
+      }
+      w.inv_l(j) = 1.0 / L(j, j);
+    }
+    w.chol_rows = n - 1;
+  }
+
+  // r = c - G_:S g_S over all atoms, two columns at a time.
+  template <class CV>
+  void full_residual(const CV& c, CdWorkspace<Scalar>& w) const {
+    w.r = c;
+    Index a = 0;
+    for (; a + 1 < w.size; a += 2)
+      w.r.noalias() -= G_.col(w.active(a)) * Scalar(w.gs(a)) +
+                       G_.col(w.active(a + 1)) * Scalar(w.gs(a + 1));
+    if (a < w.size) w.r.noalias() -= G_.col(w.active(a)) * Scalar(w.gs(a));
+  }
+
+  // Finds the (at most kAddPerScreen) atoms outside S violating the KKT conditions most and
+  // lets each enter by one coordinate update (in order of violation, each seeing the updates
+  // before it); an atom whose update is zero stays out. Returns the number of violators found
+  // (0: the KKT conditions hold), or -1 when there are violators but S is full.
+  template <class CV, class GV>
+  Index screen(const CV& c, GV& g, CdWorkspace<Scalar>& w, double kkt) const {
+    const Index m = G_.rows();
+    if (nonneg_)
+      w.viol = w.r.array() - screen_lam_.array();
+    else
+      w.viol = w.r.array().abs() - screen_lam_.array();
+    for (Index a = 0; a < w.size; ++a)
+      w.viol(w.active(a)) = -std::numeric_limits<Scalar>::infinity();
+    // Top-kAddPerScreen selection; whole packets at or below the cut are skipped.
+    using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
+    constexpr Index P = Eigen::internal::unpacket_traits<Packet>::size;
+    Scalar best[kAddPerScreen];
+    Index idx[kAddPerScreen];
+    int nb = 0;
+    Scalar cut = Scalar(kkt);
+    const Scalar* v = w.viol.data();
+    auto consider = [&](Index j) {
+      const Scalar vj = v[j];
+      if (!(vj > cut)) return;
+      int pos = nb < kAddPerScreen ? nb++ : kAddPerScreen - 1;
+      while (pos > 0 && best[pos - 1] < vj) {
+        best[pos] = best[pos - 1];
+        idx[pos] = idx[pos - 1];
+        --pos;
+      }
+      best[pos] = vj;
+      idx[pos] = j;
+      if (nb == kAddPerScreen) cut = best[kAddPerScreen - 1];
+    };
+    Index j0 = 0;
+    for (; j0 + P <= m; j0 += P) {
+      if (!(Eigen::internal::predux_max(Eigen::internal::ploadu<Packet>(v + j0)) > cut)) continue;
+      for (Index j = j0; j < j0 + P; ++j) consider(j);
+    }
+    for (; j0 < m; ++j0) consider(j0);
+    if (nb == 0) return 0;
+    if (w.size == w.kmax) return -1;
+    const int take = int(std::min<Index>(nb, w.kmax - w.size));
+    // Coordinate updates of the entering atoms: g_j = S_lambda(r_j) / G_jj, where r_j already
+    // includes the updates of the atoms that entered before it in this pass.
+    const Index k0 = w.size;
+    for (int i = 0; i < take; ++i) {
+      const Index j = idx[i];
+      double rj = double(w.r(j));
+      for (Index a = k0; a < w.size; ++a) rj -= double(G_(j, w.active(a))) * w.gs(a);
+      const double gj = shrink1(rj, double(lam_(j)), nonneg_) / double(G_(j, j));
+      if (gj != 0) add(w, c, j, gj);
+    }
+    (void)g;
+    return std::max<Index>(take, 1);
+  }
+
+  // Extends the Cholesky factor of G_SS to all of S. Returns -1 on success, else the position a
+  // of the first atom that depends (numerically) linearly on the atoms before it; then row a of
+  // the factor holds l with L_{<a} l = G_{<a,a}.
+  Index factor(CdWorkspace<Scalar>& w) const {
+    auto& L = w.chol;
+    for (Index a = w.chol_rows; a < w.size; ++a) {
+      for (Index b = 0; b < a; ++b)
+        L(a, b) = (w.gss(a, b) - L.row(a).head(b).dot(L.row(b).head(b))) * w.inv_l(b);
+      const double d = w.gss(a, a) - L.row(a).head(a).squaredNorm();
+      if (!(d > pivot_tol_ * w.gss(a, a))) return a;
+      L(a, a) = std::sqrt(d);
+      w.inv_l(a) = 1.0 / L(a, a);
+      w.chol_rows = a + 1;
+    }
+    return -1;
+  }
+
+  // Atom a of S lies in the span of atoms 0..a-1: D v = 0 for v = (z, -1), G_{<a,<a} z = G_{<a,a}.
+  // Moving g along +-v leaves D g unchanged and changes the l1 term linearly; go the way it does
+  // not increase, to the first coefficient that reaches zero. Returns that position.
+  Index null_step(CdWorkspace<Scalar>& w, Index a) const {
+    const auto& L = w.chol;
+    // z = L_{<a}^{-T} l, column-oriented backward substitution, into x(0..a-1); x(a) = -1.
+    w.u.head(a) = L.row(a).head(a).transpose();
+    for (Index b = a - 1; b >= 0; --b) {
+      w.x(b) = w.u(b) * w.inv_l(b);
+      w.u.head(b).noalias() -= w.x(b) * L.row(b).head(b).transpose();
+    }
+    w.x(a) = -1;
+    double phi = 0;
+    for (Index b = 0; b <= a; ++b) phi += w.lam(b) * double(w.sign(b)) * w.x(b);
+    const double dir = phi > 0 ? -1.0 : 1.0;
+    double t = std::numeric_limits<double>::infinity();
+    Index hit = a;
+    for (Index b = 0; b <= a; ++b) {
+      const double vb = dir * w.x(b);
+      if (double(w.sign(b)) * vb < 0) {
+        const double tb = -w.gs(b) / vb;
+        if (tb < t) {
+          t = tb;
+          hit = b;
         }
       }
-      x(a) = double(c(ja)) - double(lam_(ja)) * double(w.sign(ja));
     }
-    for (Index a = 0; a < k; ++a) {  // forward: L u = rhs
-      double s = x(a);
-      for (Index q = 0; q < a; ++q) s -= Lm(a, q) * x(q);
-      x(a) = s / Lm(a, a);
+    if (std::isfinite(t))
+      for (Index b = 0; b <= a; ++b) w.gs(b) += t * dir * w.x(b);
+    return hit;
+  }
+
+  // Exact solves on S until the signs agree (see the header comment); each failed solve zeroes
+  // and removes one atom. Counts one iteration per solve; false if max_iterations ran out.
+  template <class GV>
+  bool polish_all(CdWorkspace<Scalar>& w, GV& g, int& iterations) const {
+    while (w.size > 0) {
+      if (iterations >= max_sweeps_) return false;
+      ++iterations;
+      for (Index a = 0; a < w.size; ++a) w.sign(a) = sgn(w.gs(a));
+      const Index dependent = factor(w);
+      Index drop;
+      if (dependent >= 0) {
+        drop = null_step(w, dependent);
+      } else {
+        drop = solve_signs(w);
+        if (drop < 0) return true;
+      }
+      remove_at(w, g, drop);
+      for (Index a = w.size - 1; a >= 0; --a)  // coefficients rounded to zero leave too
+        if (w.gs(a) == 0) remove_at(w, g, a);
     }
-    for (Index a = k - 1; a >= 0; --a) {  // backward: L^T x = u
-      double s = x(a);
-      for (Index q = a + 1; q < k; ++q) s -= Lm(q, a) * x(q);
-      x(a) = s / Lm(a, a);
+    return true;
+  }
+
+  // x = G_SS^{-1}(c_S - lambda_S s_S). If sign(x) = s, g_S <- x and returns -1; else takes the
+  // feature-sign step from g to the first sign change and returns the atom that reached zero.
+  Index solve_signs(CdWorkspace<Scalar>& w) const {
+    const Index k = w.size;
+    const auto& L = w.chol;
+    for (Index a = 0; a < k; ++a)  // forward: L u = c_S - lambda_S s_S
+      w.u(a) = (w.cs(a) - w.lam(a) * double(w.sign(a)) - L.row(a).head(a).dot(w.u.head(a))) *
+               w.inv_l(a);
+    for (Index a = k - 1; a >= 0; --a) {  // backward: L^T x = u, column-oriented
+      w.x(a) = w.u(a) * w.inv_l(a);
+      w.u.head(a).noalias() -= w.x(a) * L.row(a).head(a).transpose();
     }
     // Largest step theta in (0, 1] from g towards x that keeps every sign.
     double theta = 1;
     Index blocker = -1;
     for (Index a = 0; a < k; ++a) {
-      const Index j = w.active(a);
-      if (sgn(Scalar(x(a))) != w.sign(j)) {
-        const double gj = double(g(j));
-        const double th = gj / (gj - x(a));
+      if (sgn(w.x(a)) != w.sign(a)) {
+        const double ga = w.gs(a);
+        const double th = ga / (ga - w.x(a));
         if (th < theta) {
           theta = th;
           blocker = a;
         }
       }
     }
-    for (Index a = 0; a < k; ++a) {
-      const Index j = w.active(a);
-      g(j) = Scalar(a == blocker ? 0.0 : double(g(j)) + theta * (x(a) - double(g(j))));
-      if (blocker < 0 && sgn(g(j)) != w.sign(j)) g(j) = Scalar(0);  // rounding to zero
+    if (blocker < 0) {
+      w.gs.head(k) = w.x.head(k);
+      for (Index a = 0; a < k; ++a)
+        if (sgn(w.gs(a)) != w.sign(a)) return a;  // rounded to zero
+      return -1;
     }
-    // Recompute r = c - G_:S g_S exactly, then drop the zeros.
-    w.r = c;
-    for (Index a = 0; a < k; ++a) {
-      const Index j = w.active(a);
-      if (g(j) != Scalar(0)) w.r.noalias() -= G_.col(j) * g(j);
-    }
-    const Index before = w.size;
-    prune(w, g);
-    return blocker < 0 && w.size == before;
+    w.gs.head(k) += theta * (w.x.head(k) - w.gs.head(k));
+    return blocker;
   }
 
   const Matrix<Scalar>& G_;
-  const Vector<Scalar> diag_;
   const Vector<Scalar>& lam_;
+  Vector<Scalar> screen_lam_;
+  // Relative pivot below which an atom counts as linearly dependent on the ones before it.
+  double pivot_tol_ = std::max(1e-10, 100.0 * double(std::numeric_limits<Scalar>::epsilon()));
   bool nonneg_;
   Scalar tol_;
   int max_sweeps_;
@@ -245,7 +368,10 @@ PursuitResult<Matrix<Scalar>, Scalar> coordinate_descent(
   const Vector<Scalar> lam = p.lambda_vector(m);
   PursuitResult<Matrix<Scalar>, Scalar> res;
   res.code = init ? *init : Matrix<Scalar>::Zero(m, B);
-  const Index kmax = std::min<Index>(m, std::max<Index>(2 * n, 64));
+  // A Lasso solution has at most n nonzeros (generically); the working set may briefly hold more.
+  Index kmax = std::max<Index>(2 * n, 64) + CoordinateDescent<Scalar>::kAddPerScreen;
+  if (init) kmax = std::max<Index>(kmax, (init->array() != Scalar(0)).colwise().count().maxCoeff());
+  kmax = std::min(m, kmax);
   const int threads = std::max(1, int(std::min<Index>(max_threads(), B)));
   std::vector<CdWorkspace<Scalar>> work;
   work.reserve(threads);

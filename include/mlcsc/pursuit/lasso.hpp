@@ -3,6 +3,8 @@
 // coordinate descent (dense dictionaries).
 #pragma once
 
+#include <limits>
+
 #include "../core/operator.hpp"
 #include "coordinate_descent.hpp"
 #include "params.hpp"
@@ -17,6 +19,12 @@ PursuitResult<typename Op::Code, typename Op::Scalar> lasso_dispatch(
     const typename Op::Code* init) {
   D.check_signal(ys, "lasso", "y");
   p.check(D.code_rows(), "lasso");
+  // The objective at G = 0 is 0.5||y||^2: it must be representable in Scalar.
+  const double energy = 0.5 * values(ys).template cast<double>().squaredNorm();
+  if (!(energy <= double(std::numeric_limits<typename Op::Scalar>::max())))
+    throw_invalid("lasso: 'y' is too large for its scalar type: 0.5||y||^2 = ", energy,
+                  " overflows (", sizeof(typename Op::Scalar) == 4 ? "float" : "double",
+                  "); scale the signal");
   if (p.method == Method::CoordinateDescent) {
     if constexpr (is_dense_dictionary<Op>::value) {
       return coordinate_descent(D, ys, p, init);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -24,12 +25,19 @@ struct OmpWorkspace {
   Eigen::VectorXi support;   // I
   Matrix<double> chol;       // Cholesky factor of G_II
   Vector<double> coef, tmp;  // g_I
-  OmpWorkspace(Index m, Index L) : alpha(m), support(L), chol(L, L), coef(L), tmp(L) {}
+  Vector<Scalar> r;          // y - D_I g_I, formed only when the cheap estimate cannot decide
+  OmpWorkspace(Index m, Index L, Index n)
+      : alpha(m), support(L), chol(L, L), coef(L), tmp(L), r(n) {}
 };
 
-template <class Scalar, class CV, class GV>
-void omp_one(const Matrix<Scalar>& G, const CV& c, double ynorm2, int L, double tol2, GV g,
-             OmpWorkspace<Scalar>& w) {
+template <class Scalar, class CV, class YV, class GV>
+void omp_one(const Matrix<Scalar>& A, const Matrix<Scalar>& G, const CV& c, const YV& y, int L,
+             double tol2, GV g, OmpWorkspace<Scalar>& w) {
+  const double ynorm2 = double(y.squaredNorm());
+  // ||y||^2 - g_I^T c_I has an absolute error of a few eps ||y||^2 (cancellation); below that
+  // band the residual is formed explicitly, so a small tolerance is still met exactly.
+  const double band =
+      64.0 * double(A.rows()) * double(std::numeric_limits<Scalar>::epsilon()) * ynorm2;
   g.setZero();
   w.alpha = c;
   Index k = 0;
@@ -66,6 +74,11 @@ void omp_one(const Matrix<Scalar>& G, const CV& c, double ynorm2, int L, double 
       w.alpha.noalias() -= G.col(w.support(a)) * Scalar(w.coef(a));
       res2 -= w.coef(a) * double(c(w.support(a)));
     }
+    if (res2 <= tol2 + band) {
+      w.r = y;
+      for (Index a = 0; a < k; ++a) w.r.noalias() -= A.col(w.support(a)) * Scalar(w.coef(a));
+      res2 = double(w.r.squaredNorm());
+    }
   }
   for (Index a = 0; a < k; ++a) g(w.support(a)) = Scalar(w.coef(a));
 }
@@ -94,14 +107,14 @@ auto omp(const Op& D, const SignalLike& y, const OmpParams<typename Op::Scalar>&
     const int threads = std::max(1, int(std::min<Index>(internal::max_threads(), B)));
     std::vector<internal::OmpWorkspace<Scalar>> work;
     work.reserve(threads);
-    for (int t = 0; t < threads; ++t) work.emplace_back(m, p.max_atoms);
+    for (int t = 0; t < threads; ++t) work.emplace_back(m, p.max_atoms, D.signal_size());
     const double tol2 = double(p.tolerance) * double(p.tolerance);
     {
       internal::NoMallocScope guard;
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (threads > 1)
       for (Index b = 0; b < B; ++b)
-        internal::omp_one(G, C.col(b), double(Y.col(b).squaredNorm()), p.max_atoms, tol2,
-                          res.code.col(b), work[internal::thread_id()]);
+        internal::omp_one(D.matrix(), G, C.col(b), Y.col(b), p.max_atoms, tol2, res.code.col(b),
+                          work[internal::thread_id()]);
     }
     res.iterations = int((res.code.array() != Scalar(0)).colwise().count().maxCoeff());
     const Matrix<Scalar> R = D.matrix() * res.code - Y;

@@ -68,8 +68,10 @@ StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar 
       const Index len = std::min(chunk, inner - i0);
       auto t = tmp.head(len);
       if constexpr (M::IsRowMajor) {
-        fused_run(Z.row(o).segment(i0, len).array(), G.row(o).segment(i0, len).array(),
-                  Gr.row(o).segment(i0, len).array(), t, thr(o), step, beta, kind, s);
+        // rows as columns, to match the column buffer t
+        fused_run(Z.row(o).segment(i0, len).transpose().array(),
+                  G.row(o).segment(i0, len).transpose().array(),
+                  Gr.row(o).segment(i0, len).transpose().array(), t, thr(o), step, beta, kind, s);
       } else {
         fused_run(Z.col(o).segment(i0, len).array(), G.col(o).segment(i0, len).array(),
                   Gr.col(o).segment(i0, len).array(), t, thr.segment(i0, len).array(), step,

@@ -1,0 +1,81 @@
+// mlcsc: the two operations of a convolutional dictionary on top of the correlation kernel.
+//
+// Filters are stored K x C x kh x kw with anchor (a, b) = ((kh-1)/2, (kw-1)/2).
+//  * analyze  gamma_k[i,j] = sum_c sum_{u,v} d_{k,c}[u,v] x_c[i+u-a, j+v-b]: a correlation with
+//    cin = C, cout = K, w[c,u,v,k] = d_{k,c}[u,v], anchor (a, b).
+//  * synthesize x_c[p,q] = sum_k sum_{u,v} d_{k,c}[u,v] gamma_k[p-u+a, q-v+b]: substituting
+//    u' = kh-1-u, v' = kw-1-v it is a correlation with cin = K, cout = C,
+//    w[k,u',v',c] = d_{k,c}[kh-1-u', kw-1-v'] and anchor (kh-1-a, kw-1-b); its boundary is the
+//    same (Zero: gamma is 0 outside; Circular: gamma wraps), so it is the exact adjoint.
+// The packed filters go to a per-thread buffer (K C kh kw values, repacked on every call: that is
+// negligible next to the K C kh kw H W multiply-adds and keeps the dictionary free of derived
+// state that writes through filter() could leave stale).
+//
+// Kernel choice: the direct register-blocked kernel of correlate.hpp for every shape. An im2col +
+// GEMM path was considered for many channels (shape 64 -> 128, 3 x 3): the direct kernel
+// already runs there at GEMM-like rates (benchmarks/bench_conv_kernels.cpp) without the
+// (C kh kw) x (H W) column buffer, and Eigen's GEMM allocates its packing blocks on the heap,
+// which a solver loop under EIGEN_RUNTIME_NO_MALLOC forbids.
+#pragma once
+
+#include <Eigen/Core>
+
+#include "../../core/feature_maps.hpp"
+#include "../boundary.hpp"
+#include "correlate.hpp"
+#include "workspace.hpp"
+
+namespace mlcsc::internal {
+
+/// gamma = D^T x. Shapes are checked by the caller (ConvDictionary).
+template <class Scalar>
+void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
+                  const FeatureMaps<Scalar>& x, FeatureMaps<Scalar>& gamma) {
+  const Index taps = kh * kw;
+  Scalar* w = conv_scratch<Scalar>(ConvBuffer::PackedFilters, K * C * taps);
+  for (Index k = 0; k < K; ++k)
+    for (Index c = 0; c < C; ++c)
+      for (Index t = 0; t < taps; ++t) w[(c * taps + t) * K + k] = filters[(k * C + c) * taps + t];
+  CorrelateArgs<Scalar> A;
+  A.src = x.data().data();
+  A.cin = C;
+  A.cout = K;
+  A.H = x.height();
+  A.W = x.width();
+  A.kh = kh;
+  A.kw = kw;
+  A.top = (kh - 1) / 2;
+  A.left = (kw - 1) / 2;
+  A.boundary = bd;
+  A.w = w;
+  A.dst = gamma.data().data();
+  correlate(A);
+}
+
+/// x = D gamma (the adjoint of conv_analyze). Shapes are checked by the caller.
+template <class Scalar>
+void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
+                     const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x) {
+  const Index taps = kh * kw;
+  Scalar* w = conv_scratch<Scalar>(ConvBuffer::PackedFilters, K * C * taps);
+  for (Index k = 0; k < K; ++k)
+    for (Index c = 0; c < C; ++c)
+      for (Index t = 0; t < taps; ++t)
+        w[(k * taps + (taps - 1 - t)) * C + c] = filters[(k * C + c) * taps + t];
+  CorrelateArgs<Scalar> A;
+  A.src = gamma.data().data();
+  A.cin = K;
+  A.cout = C;
+  A.H = gamma.height();
+  A.W = gamma.width();
+  A.kh = kh;
+  A.kw = kw;
+  A.top = kh - 1 - (kh - 1) / 2;
+  A.left = kw - 1 - (kw - 1) / 2;
+  A.boundary = bd;
+  A.w = w;
+  A.dst = x.data().data();
+  correlate(A);
+}
+
+}  // namespace mlcsc::internal

@@ -1,0 +1,30 @@
+// mlcsc: per-thread scratch buffers of the convolution kernels. Each thread (the caller and every
+// OpenMP worker) owns a few buffers that grow to the largest size it has needed and are then
+// reused, so a solver calling analyze/synthesize in a loop allocates only on its first iteration
+// (per thread and largest shape), never per call. They live until the thread exits; a tile buffer
+// is bounded by the tile budget of correlate.hpp (about 1 MiB), the packed filters by the size of
+// the filter bank.
+//
+// std::vector with std::allocator is used on purpose: its growth does not go through Eigen's
+// aligned_malloc, so the one-time growth inside a solver loop does not trip Eigen's
+// EIGEN_RUNTIME_NO_MALLOC guard (the kernels use unaligned packet loads and need no alignment).
+#pragma once
+
+#include <vector>
+
+#include <Eigen/Core>
+
+namespace mlcsc::internal {
+
+enum class ConvBuffer { PackedFilters = 0, Tile = 1 };
+
+/// This thread's buffer `which`, grown to at least `n` elements (contents unspecified).
+template <class Scalar>
+Scalar* conv_scratch(ConvBuffer which, Eigen::Index n) {
+  thread_local std::vector<Scalar> buffers[2];
+  std::vector<Scalar>& b = buffers[int(which)];
+  if (Eigen::Index(b.size()) < n) b.resize(std::size_t(n));
+  return b.data();
+}
+
+}  // namespace mlcsc::internal

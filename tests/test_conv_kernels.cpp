@@ -1,0 +1,210 @@
+// Tests of the convolution kernels (conv/kernels/*): the fast analyze / synthesize against the
+// plain reference loops of internal/reference_conv.hpp on fresh random shapes, adjointness,
+// thread-count independence, and the tile copy.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <mlcsc/internal/reference_conv.hpp>
+
+#include "test_support.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+using mlcsc::Boundary;
+using mlcsc::FeatureMaps;
+using mlcsc::Index;
+
+namespace {
+
+template <class Scalar>
+FeatureMaps<Scalar> random_maps(Index c, Index h, Index w) {
+  FeatureMaps<Scalar> m(c, h, w);
+  m.data() = mlcsc_test::randn<Scalar>(c, h * w);
+  return m;
+}
+
+template <class Scalar>
+mlcsc::ConvDictionary<Scalar> random_conv(Index K, Index C, Index kh, Index kw, Boundary b) {
+  mlcsc::ConvDictionary<Scalar> D(K, C, kh, kw, b);
+  D.filters() = mlcsc_test::randn<Scalar>(K, C * kh * kw);
+  return D;
+}
+
+struct Shape {
+  Index K, C, kh, kw, H, W;
+};
+
+// A fresh random shape: sizes deliberately not multiples of any vector width; 1-D (H = 1) in a
+// quarter of the draws; filters up to the image size.
+inline Shape random_shape(Boundary b) {
+  Shape s;
+  s.K = mlcsc_test::uniform_int(1, 9);
+  s.C = mlcsc_test::uniform_int(1, 4);
+  const bool one_d = mlcsc_test::uniform_int(0, 3) == 0;
+  s.H = one_d ? 1 : mlcsc_test::uniform_int(1, 19);
+  s.W = mlcsc_test::uniform_int(1, 45);
+  s.kh = one_d ? 1 : mlcsc_test::uniform_int(1, b == Boundary::Circular ? s.H : 8);
+  s.kw = mlcsc_test::uniform_int(1, b == Boundary::Circular ? std::min<Index>(s.W, 12) : 12);
+  return s;
+}
+
+// |fast - ref| <= 4 n eps * sum|terms| per output value (n = number of terms): the standard
+// bound on the rounding of a length-n sum, where the reference sums in double and the fast kernel
+// in Scalar. sum|terms| is the reference applied to |d| and |x|. Index bugs give O(1) errors.
+template <class Scalar>
+void require_close(const FeatureMaps<Scalar>& fast, const FeatureMaps<Scalar>& ref,
+                   const FeatureMaps<Scalar>& bound, Index n_terms) {
+  REQUIRE(fast.same_shape(ref));
+  const double eps = std::numeric_limits<Scalar>::epsilon();
+  double worst = 0;
+  for (Index r = 0; r < ref.data().rows(); ++r)
+    for (Index q = 0; q < ref.data().cols(); ++q) {
+      const double err = std::abs(double(fast.data()(r, q)) - double(ref.data()(r, q)));
+      const double tol = 4.0 * double(n_terms) * eps * double(bound.data()(r, q)) + 1e-30;
+      worst = std::max(worst, err / tol);
+    }
+  CHECK(worst <= 1.0);
+}
+
+template <class Scalar>
+void check_against_reference(const Shape& s, Boundary b) {
+  INFO("K " << s.K << " C " << s.C << " kh " << s.kh << " kw " << s.kw << " H " << s.H << " W "
+            << s.W << " boundary " << mlcsc::to_string(b));
+  auto D = random_conv<Scalar>(s.K, s.C, s.kh, s.kw, b);
+  mlcsc::ConvDictionary<Scalar> Dabs = D;
+  Dabs.filters() = D.filters().cwiseAbs();
+  const auto x = random_maps<Scalar>(s.C, s.H, s.W);
+  const auto g = random_maps<Scalar>(s.K, s.H, s.W);
+  FeatureMaps<Scalar> xa(s.C, s.H, s.W), ga(s.K, s.H, s.W);
+  xa.data() = x.data().cwiseAbs();
+  ga.data() = g.data().cwiseAbs();
+
+  FeatureMaps<Scalar> ref_a(s.K, s.H, s.W), bnd_a(s.K, s.H, s.W), ref_s(s.C, s.H, s.W),
+      bnd_s(s.C, s.H, s.W);
+  const Scalar* f = D.filters().data();
+  mlcsc::internal::reference_analyze(f, s.K, s.C, s.kh, s.kw, b, x, ref_a);
+  mlcsc::internal::reference_analyze(Dabs.filters().data(), s.K, s.C, s.kh, s.kw, b, xa, bnd_a);
+  mlcsc::internal::reference_synthesize(f, s.K, s.C, s.kh, s.kw, b, g, ref_s);
+  mlcsc::internal::reference_synthesize(Dabs.filters().data(), s.K, s.C, s.kh, s.kw, b, ga, bnd_s);
+
+  const auto a = D.analyze(x);
+  const auto y = D.synthesize(g);
+  require_close(a, ref_a, bnd_a, s.C * s.kh * s.kw);
+  require_close(y, ref_s, bnd_s, s.K * s.kh * s.kw);
+
+  // adjointness <D g, x> == <g, D^T x>, both sides in double: their difference is the rounding
+  // of the two kernels, bounded by n eps sum|terms| of the full bilinear form.
+  const double lhs =
+      (y.data().template cast<double>().array() * x.data().template cast<double>().array()).sum();
+  const double rhs =
+      (g.data().template cast<double>().array() * a.data().template cast<double>().array()).sum();
+  const double scale =
+      (bnd_s.data().template cast<double>().array() * xa.data().template cast<double>().array())
+          .sum();
+  const double n = double(s.K * s.C * s.kh * s.kw);
+  CHECK(std::abs(lhs - rhs) <= 8.0 * n * std::numeric_limits<Scalar>::epsilon() * scale + 1e-30);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("conv kernels match the reference loops on random shapes", "[conv][kernels]",
+                   float, double) {
+  for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
+    for (int trial = 0; trial < 60; ++trial) check_against_reference<TestType>(random_shape(b), b);
+  }
+}
+
+TEMPLATE_TEST_CASE("conv kernels: edge shapes", "[conv][kernels]", float, double) {
+  for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
+    SECTION(std::string("1x1 filters, ") + mlcsc::to_string(b)) {
+      check_against_reference<TestType>({5, 3, 1, 1, 7, 29}, b);
+    }
+    SECTION(std::string("filters as large as the image, ") + mlcsc::to_string(b)) {
+      check_against_reference<TestType>({3, 2, 6, 9, 6, 9}, b);
+      check_against_reference<TestType>({2, 1, 1, 17, 1, 17}, b);
+    }
+    SECTION(std::string("C = 1, even kernels, ") + mlcsc::to_string(b)) {
+      check_against_reference<TestType>({7, 1, 4, 6, 11, 37}, b);
+      check_against_reference<TestType>({8, 1, 2, 2, 8, 8}, b);
+    }
+    SECTION(std::string("1-D, long, ") + mlcsc::to_string(b)) {
+      check_against_reference<TestType>({4, 1, 1, 16, 1, 1000}, b);
+      check_against_reference<TestType>({1, 3, 1, 5, 1, 33}, b);
+    }
+    SECTION(std::string("wide and many maps (several tiles), ") + mlcsc::to_string(b)) {
+      check_against_reference<TestType>({13, 2, 3, 5, 21, 300}, b);
+      check_against_reference<TestType>({1, 13, 5, 3, 40, 70}, b);
+    }
+    SECTION(std::string("1 x 1 image, ") + mlcsc::to_string(b)) {
+      check_against_reference<TestType>({3, 2, 1, 1, 1, 1}, b);
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("conv kernels: Zero with odd kernels is torch's conv2d(padding=k//2)",
+                   "[conv][kernels]", float, double) {
+  // torch conv2d: out[k,i,j] = sum_{c,u,v} w[k,c,u,v] xpad[c, i+u, j+v], pad k//2 on each side.
+  const Index K = 3, C = 2, kh = 5, kw = 3, H = 9, W = 7;
+  auto D = random_conv<TestType>(K, C, kh, kw, Boundary::Zero);
+  const auto x = random_maps<TestType>(C, H, W);
+  const auto a = D.analyze(x);
+  for (Index k = 0; k < K; ++k)
+    for (Index i = 0; i < H; ++i)
+      for (Index j = 0; j < W; ++j) {
+        double s = 0;
+        for (Index c = 0; c < C; ++c)
+          for (Index u = 0; u < kh; ++u)
+            for (Index v = 0; v < kw; ++v) {
+              const Index ii = i + u - kh / 2, jj = j + v - kw / 2;
+              if (ii >= 0 && ii < H && jj >= 0 && jj < W)
+                s += double(D.filter(k, c)(u, v)) * double(x.channel(c)(ii, jj));
+            }
+        CHECK(std::abs(s - double(a.channel(k)(i, j))) <= 1e-4 * (1 + std::abs(s)));
+      }
+}
+
+TEMPLATE_TEST_CASE("conv kernels: identical results for 1 and 2 threads", "[conv][kernels][omp]",
+                   float, double) {
+#ifdef _OPENMP
+  const int before = omp_get_max_threads();
+  for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
+    auto D = random_conv<TestType>(11, 3, 5, 4, b);
+    const auto x = random_maps<TestType>(3, 37, 83);
+    const auto g = random_maps<TestType>(11, 37, 83);
+    omp_set_num_threads(1);
+    const auto a1 = D.analyze(x);
+    const auto s1 = D.synthesize(g);
+    omp_set_num_threads(2);
+    const auto a2 = D.analyze(x);
+    const auto s2 = D.synthesize(g);
+    // each output value is summed by one thread in a fixed order: bitwise equal
+    CHECK(a1.data() == a2.data());
+    CHECK(s1.data() == s2.data());
+  }
+  omp_set_num_threads(before);
+#else
+  SUCCEED("built without OpenMP");
+#endif
+}
+
+TEMPLATE_TEST_CASE("pad_tile resolves borders", "[conv][kernels]", float, double) {
+  const Index n = 2, H = 3, W = 4;
+  std::vector<TestType> src(n * H * W);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = TestType(i + 1);
+  const Index rows = 6, cols = 9, r0 = -2, c0 = -3;
+  std::vector<TestType> dst(n * rows * cols);
+  for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
+    mlcsc::internal::pad_tile(src.data(), n, H, W, r0, c0, rows, cols, b, dst.data());
+    for (Index c = 0; c < n; ++c)
+      for (Index r = 0; r < rows; ++r)
+        for (Index q = 0; q < cols; ++q) {
+          const Index sr = mlcsc::internal::reference_wrap(r0 + r, H, b);
+          const Index sq = mlcsc::internal::reference_wrap(c0 + q, W, b);
+          const TestType expect = (sr < 0 || sq < 0) ? TestType(0) : src[(c * H + sr) * W + sq];
+          CHECK(dst[(c * rows + r) * cols + q] == expect);
+        }
+  }
+}

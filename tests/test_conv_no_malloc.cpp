@@ -1,0 +1,84 @@
+// No allocation in the convolutional Lasso's iteration loop. Eigen's malloc guard is active (the
+// solvers wrap their loop in internal::NoMallocScope; the guard is an eigen_assert, so asserts are
+// kept on in this file), and a counting operator new checks that analyze / synthesize make no
+// heap allocation at all per call once their per-thread buffers have grown (the guard does not see
+// std::vector).
+#define EIGEN_RUNTIME_NO_MALLOC
+#undef NDEBUG
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "test_support.hpp"
+
+namespace {
+std::atomic<long> g_news{0};
+}
+
+void* operator new(std::size_t n) {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+using mlcsc::Boundary;
+using mlcsc::ConvDictionary;
+using mlcsc::FeatureMaps;
+using mlcsc::Index;
+
+namespace {
+
+template <class Scalar>
+ConvDictionary<Scalar> random_conv(Index K, Index C, Index kh, Index kw, Boundary b) {
+  ConvDictionary<Scalar> D(K, C, kh, kw, b);
+  D.filters() = mlcsc_test::randn<Scalar>(K, C * kh * kw);
+  D.normalize();
+  return D;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("conv Lasso (FISTA, ISTA) runs its loop without allocation", "[conv][no_malloc]",
+                   float, double) {
+  for (Boundary b : {Boundary::Circular, Boundary::Zero}) {
+    auto D = random_conv<TestType>(6, 2, 5, 4, b);
+    FeatureMaps<TestType> y(2, 23, 37);
+    y.data() = mlcsc_test::randn<TestType>(2, 23 * 37);
+    for (auto method : {mlcsc::Method::FISTA, mlcsc::Method::ISTA}) {
+      mlcsc::LassoParams<TestType> p;
+      p.lambda = TestType(0.2);
+      p.max_iterations = 30;
+      p.method = method;
+      p.nonnegative = method == mlcsc::Method::ISTA;
+      const auto r = mlcsc::lasso(D, y, p);  // asserts if the loop allocates through Eigen
+      CHECK(r.iterations > 0);
+      CHECK(Eigen::internal::is_malloc_allowed());
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("conv analyze / synthesize make no heap allocation per call",
+                   "[conv][no_malloc]", float, double) {
+  for (Boundary b : {Boundary::Circular, Boundary::Zero}) {
+    auto D = random_conv<TestType>(9, 3, 3, 7, b);
+    FeatureMaps<TestType> x(3, 40, 70), g(9, 40, 70);
+    x.data() = mlcsc_test::randn<TestType>(3, 40 * 70);
+    D.analyze(x, g);  // first call: the per-thread buffers grow
+    D.synthesize(g, x);
+    const long before = g_news.load();
+    Eigen::internal::set_is_malloc_allowed(false);
+    for (int it = 0; it < 5; ++it) {
+      D.analyze(x, g);
+      D.synthesize(g, x);
+    }
+    Eigen::internal::set_is_malloc_allowed(true);
+    CHECK(g_news.load() == before);
+  }
+}

@@ -1,0 +1,277 @@
+// Dictionary<Scalar> (dense/dictionary.hpp): shapes, normalize, analyze / synthesize against
+// explicit products, adjointness, the cached Lipschitz constant against an SVD, gram(), and every
+// input check.
+//
+// Tolerances. A dot product of length n computed in floating point differs from the exact one by at
+// most gamma_n |a|^T |x| with gamma_n ~ n u (u = eps / 2, Higham, "Accuracy and Stability of
+// Numerical Algorithms", 3.1); the products are compared against a long double reference with the
+// bound 2 n eps |a|^T |x| elementwise, which holds whatever order or FMA use the GEMM picks.
+// lipschitz() is an eigen-solve in double rounded to Scalar: relative 1e-10 (double) and 1e-6
+// (float, a few float ulps) against JacobiSVD in double.
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <Eigen/SVD>
+
+#include "test_support.hpp"
+
+namespace {
+
+using mlcsc::Index;
+using LMatrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// The message of the std::invalid_argument `f` throws, or a marker when it throws none.
+template <class F>
+std::string invalid_argument_message(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "<no std::invalid_argument>";
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+/// max over entries of |P - exact(A^T X)| / (2 n eps (|A|^T |X|) + tiny); <= 1 passes.
+template <class Scalar>
+double product_error_ratio(const mlcsc::Matrix<Scalar>& P, const LMatrix& exact,
+                           const LMatrix& bound_base, Index depth) {
+  const long double eps = std::numeric_limits<Scalar>::epsilon();
+  const long double tiny = std::numeric_limits<Scalar>::min();
+  const LMatrix err = (P.template cast<long double>() - exact).cwiseAbs();
+  const LMatrix bound = (2.0L * depth * eps * bound_base).array() + tiny;
+  return double((err.array() / bound.array()).maxCoeff());
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("Dictionary keeps its atoms and reports its shape", "[dense][dictionary]", float,
+                   double) {
+  using Scalar = TestType;
+  const Index n = mlcsc_test::uniform_int(1, 37), m = mlcsc_test::uniform_int(1, 53);
+  const mlcsc::Matrix<Scalar> A = mlcsc_test::randn<Scalar>(n, m);
+  const mlcsc::Dictionary<Scalar> D(A);
+  REQUIRE(D.signal_size() == n);
+  REQUIRE(D.num_atoms() == m);
+  REQUIRE(D.matrix().rows() == n);
+  REQUIRE(D.matrix().cols() == m);
+  REQUIRE(D.matrix() == A);
+
+  SECTION("from an expression and from another scalar type") {
+    const mlcsc::Dictionary<Scalar> D2(Scalar(2) * A);
+    REQUIRE(D2.matrix() == (Scalar(2) * A).eval());
+    const Eigen::MatrixXd Ad = A.template cast<double>();
+    const mlcsc::Dictionary<Scalar> D3(Ad);
+    REQUIRE(D3.matrix() == A);
+  }
+}
+
+TEMPLATE_TEST_CASE("normalize gives unit atoms with the same directions", "[dense][dictionary]",
+                   float, double) {
+  using Scalar = TestType;
+  const Scalar eps = std::numeric_limits<Scalar>::epsilon();
+  const Index n = mlcsc_test::uniform_int(1, 41), m = mlcsc_test::uniform_int(1, 47);
+  // atoms of very different lengths
+  mlcsc::Matrix<Scalar> A = mlcsc_test::randn<Scalar>(n, m);
+  for (Index j = 0; j < m; ++j) A.col(j) *= Scalar(std::pow(10.0, double(j % 7) - 3));
+  mlcsc::Dictionary<Scalar> D(A);
+  D.normalize();
+  for (Index j = 0; j < m; ++j) {
+    const double nrm = D.matrix().col(j).template cast<double>().norm();
+    REQUIRE(std::abs(nrm - 1.0) <= 8 * double(eps) * std::sqrt(double(n)));
+    // same direction: d_j = a_j / ||a_j||
+    const Eigen::VectorXd a = A.col(j).template cast<double>();
+    const double dev = (D.matrix().col(j).template cast<double>() - a / a.norm()).norm();
+    REQUIRE(dev <= 8 * double(eps) * std::sqrt(double(n)));
+  }
+  // the cached Lipschitz constant follows the new atoms
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(D.matrix().template cast<double>());
+  const double s2 = svd.singularValues()(0) * svd.singularValues()(0);
+  const double rel = std::is_same_v<Scalar, float> ? 1e-6 : 1e-10;
+  REQUIRE(std::abs(double(D.lipschitz()) - s2) <= rel * s2);
+}
+
+TEMPLATE_TEST_CASE("normalize throws on a zero atom and leaves the atoms unchanged",
+                   "[dense][dictionary][bad-input]", float, double) {
+  using Scalar = TestType;
+  const Index n = mlcsc_test::uniform_int(2, 19), m = mlcsc_test::uniform_int(2, 23);
+  mlcsc::Matrix<Scalar> A = mlcsc_test::randn<Scalar>(n, m);
+  const Index zero = mlcsc_test::uniform_int(0, m - 1);
+  A.col(zero).setZero();
+  mlcsc::Dictionary<Scalar> D(A);  // a zero atom is a valid dictionary; it cannot be normalized
+  REQUIRE_THROWS_AS(D.normalize(), std::invalid_argument);
+  const std::string msg = invalid_argument_message([&] { D.normalize(); });
+  REQUIRE(contains(msg, "atom " + std::to_string(zero)));
+  REQUIRE(D.matrix() == A);
+}
+
+TEMPLATE_TEST_CASE("analyze and synthesize are D^T x and D g", "[dense][dictionary]", float,
+                   double) {
+  using Scalar = TestType;
+  const Index n = mlcsc_test::uniform_int(1, 45), m = mlcsc_test::uniform_int(1, 61);
+  const Index B = GENERATE(Index(1), Index(0));  // 0: a random batch size
+  const Index cols = B == 1 ? 1 : mlcsc_test::uniform_int(2, 29);
+  const mlcsc::Dictionary<Scalar> D(mlcsc_test::randn<Scalar>(n, m));
+  const mlcsc::Matrix<Scalar> X = mlcsc_test::randn<Scalar>(n, cols);
+  const mlcsc::Matrix<Scalar> G = mlcsc_test::randn<Scalar>(m, cols);
+  const LMatrix Al = D.matrix().template cast<long double>();
+  const LMatrix Xl = X.template cast<long double>(), Gl = G.template cast<long double>();
+
+  const mlcsc::Matrix<Scalar> DtX = D.analyze(X);
+  REQUIRE(DtX.rows() == m);
+  REQUIRE(DtX.cols() == cols);
+  REQUIRE(product_error_ratio<Scalar>(DtX, Al.transpose() * Xl,
+                                      Al.cwiseAbs().transpose() * Xl.cwiseAbs(), n) <= 1.0);
+  const mlcsc::Matrix<Scalar> DG = D.synthesize(G);
+  REQUIRE(DG.rows() == n);
+  REQUIRE(DG.cols() == cols);
+  REQUIRE(product_error_ratio<Scalar>(DG, Al * Gl, Al.cwiseAbs() * Gl.cwiseAbs(), m) <= 1.0);
+
+  SECTION("the non-allocating forms give the same values") {
+    mlcsc::Matrix<Scalar> g(m, cols), x(n, cols);
+    D.analyze(X, g);
+    D.synthesize(G, x);
+    REQUIRE(g == DtX);
+    REQUIRE(x == DG);
+  }
+  SECTION("blocks and expressions are accepted") {
+    const mlcsc::Matrix<Scalar> X2 = mlcsc_test::randn<Scalar>(n, cols + 3);
+    REQUIRE(D.analyze(X2.leftCols(cols)) == D.analyze(mlcsc::Matrix<Scalar>(X2.leftCols(cols))));
+    const mlcsc::Matrix<Scalar> twice = D.synthesize(Scalar(2) * G);
+    REQUIRE(twice == D.synthesize(mlcsc::Matrix<Scalar>(Scalar(2) * G)));
+  }
+}
+
+TEMPLATE_TEST_CASE("analyze is the adjoint of synthesize", "[dense][dictionary]", float, double) {
+  using Scalar = TestType;
+  const double eps = std::numeric_limits<Scalar>::epsilon();
+  for (int rep = 0; rep < 5; ++rep) {
+    const Index n = mlcsc_test::uniform_int(1, 53), m = mlcsc_test::uniform_int(1, 67);
+    const Index B = mlcsc_test::uniform_int(1, 7);
+    const mlcsc::Dictionary<Scalar> D = mlcsc_test::random_dictionary<Scalar>(n, m);
+    const mlcsc::Matrix<Scalar> x = mlcsc_test::randn<Scalar>(n, B);
+    const mlcsc::Matrix<Scalar> g = mlcsc_test::randn<Scalar>(m, B);
+    // <D g, x> and <g, D^T x>, each accumulated in double from the Scalar products
+    const double lhs =
+        (D.synthesize(g).template cast<double>().array() * x.template cast<double>().array()).sum();
+    const double rhs =
+        (g.template cast<double>().array() * D.analyze(x).template cast<double>().array()).sum();
+    // |error| <= (n + m) eps ||D|| ||g|| ||x|| (each product's rounding, then the sums)
+    const double scale = std::sqrt(double(D.lipschitz())) * g.template cast<double>().norm() *
+                         x.template cast<double>().norm();
+    REQUIRE(std::abs(lhs - rhs) <= 2 * double(n + m) * eps * scale);
+  }
+}
+
+TEMPLATE_TEST_CASE("lipschitz() is the largest squared singular value", "[dense][dictionary]",
+                   float, double) {
+  using Scalar = TestType;
+  const double rel = std::is_same_v<Scalar, float> ? 1e-6 : 1e-10;
+  // tall, wide, square, a single atom, a single row
+  const Index n0 = mlcsc_test::uniform_int(2, 40);
+  const std::pair<Index, Index> shapes[] = {
+      {n0 + 9, n0}, {n0, 3 * n0 + 1}, {n0, n0}, {n0, 1}, {1, n0}};
+  for (const auto& [n, m] : shapes) {
+    CAPTURE(n, m);
+    mlcsc::Matrix<Scalar> A = mlcsc_test::randn<Scalar>(n, m);
+    A *= Scalar(0.5 + double(mlcsc_test::uniform_int(0, 100)) / 25.0);  // not unit scale
+    const mlcsc::Dictionary<Scalar> D(A);
+    Eigen::JacobiSVD<Eigen::MatrixXd> svd(A.template cast<double>());
+    const double s = svd.singularValues()(0);
+    REQUIRE(std::abs(double(D.lipschitz()) - s * s) <= rel * s * s);
+  }
+  SECTION("an orthonormal dictionary has L = 1") {
+    const Index n = mlcsc_test::uniform_int(1, 30);
+    const mlcsc::Dictionary<Scalar> D(mlcsc::Matrix<Scalar>::Identity(n, n));
+    REQUIRE(std::abs(double(D.lipschitz()) - 1.0) <= rel);
+  }
+}
+
+TEMPLATE_TEST_CASE("gram() is D^T D and symmetric", "[dense][dictionary]", float, double) {
+  using Scalar = TestType;
+  const Index n = mlcsc_test::uniform_int(1, 33), m = mlcsc_test::uniform_int(1, 71);
+  const mlcsc::Dictionary<Scalar> D(mlcsc_test::randn<Scalar>(n, m));
+  const mlcsc::Matrix<Scalar> G = D.gram();
+  REQUIRE(G.rows() == m);
+  REQUIRE(G.cols() == m);
+  REQUIRE(G == G.transpose());
+  const LMatrix Al = D.matrix().template cast<long double>();
+  REQUIRE(product_error_ratio<Scalar>(G, Al.transpose() * Al,
+                                      Al.cwiseAbs().transpose() * Al.cwiseAbs(), n) <= 1.0);
+}
+
+TEMPLATE_TEST_CASE("Dictionary rejects bad input with the argument's name",
+                   "[dense][dictionary][bad-input]", float, double) {
+  using Scalar = TestType;
+  using M = mlcsc::Matrix<Scalar>;
+  const Index n = mlcsc_test::uniform_int(2, 17), m = mlcsc_test::uniform_int(2, 19);
+  const Index B = mlcsc_test::uniform_int(1, 5);
+
+  SECTION("empty dictionary") {
+    REQUIRE_THROWS_AS(mlcsc::Dictionary<Scalar>(M(0, m)), std::invalid_argument);
+    REQUIRE_THROWS_AS(mlcsc::Dictionary<Scalar>(M(n, 0)), std::invalid_argument);
+    REQUIRE_THROWS_AS(mlcsc::Dictionary<Scalar>(M(0, 0)), std::invalid_argument);
+    REQUIRE(contains(invalid_argument_message([&] { mlcsc::Dictionary<Scalar> D(M(n, 0)); }),
+                     "'atoms'"));
+  }
+  SECTION("NaN or infinite atoms") {
+    for (Scalar bad :
+         {std::numeric_limits<Scalar>::quiet_NaN(), std::numeric_limits<Scalar>::infinity(),
+          -std::numeric_limits<Scalar>::infinity()}) {
+      M A = mlcsc_test::randn<Scalar>(n, m);
+      A(mlcsc_test::uniform_int(0, n - 1), mlcsc_test::uniform_int(0, m - 1)) = bad;
+      REQUIRE_THROWS_AS(mlcsc::Dictionary<Scalar>(A), std::invalid_argument);
+      REQUIRE(
+          contains(invalid_argument_message([&] { mlcsc::Dictionary<Scalar> D(A); }), "'atoms'"));
+    }
+  }
+
+  const mlcsc::Dictionary<Scalar> D(mlcsc_test::randn<Scalar>(n, m));
+  SECTION("wrong signal rows") {
+    const M x = mlcsc_test::randn<Scalar>(n + 1, B);
+    REQUIRE_THROWS_AS(D.analyze(x), std::invalid_argument);
+    const std::string msg = invalid_argument_message([&] { D.analyze(x); });
+    REQUIRE(contains(msg, "'x'"));
+    REQUIRE(contains(msg, mlcsc::internal::shape(n + 1, B)));  // names the shape it got
+    const M g = mlcsc_test::randn<Scalar>(m - 1, B);
+    REQUIRE_THROWS_AS(D.synthesize(g), std::invalid_argument);
+    REQUIRE(contains(invalid_argument_message([&] { D.synthesize(g); }), "'gamma'"));
+  }
+  SECTION("non-finite signals and codes") {
+    M x = mlcsc_test::randn<Scalar>(n, B);
+    x(0, B - 1) = std::numeric_limits<Scalar>::quiet_NaN();
+    REQUIRE_THROWS_AS(D.analyze(x), std::invalid_argument);
+    M g = mlcsc_test::randn<Scalar>(m, B);
+    g(m - 1, 0) = std::numeric_limits<Scalar>::infinity();
+    REQUIRE_THROWS_AS(D.synthesize(g), std::invalid_argument);
+    REQUIRE(contains(invalid_argument_message([&] { D.synthesize(g); }), "'gamma'"));
+  }
+  SECTION("wrong output shapes for the non-allocating forms") {
+    const M x = mlcsc_test::randn<Scalar>(n, B), g = mlcsc_test::randn<Scalar>(m, B);
+    const std::pair<Index, Index> bad_codes[] = {{m + 1, B}, {m, B + 1}, {m - 1, B}};
+    for (const auto& [r, c] : bad_codes) {
+      M out(r, c);
+      REQUIRE_THROWS_AS(D.analyze(x, out), std::invalid_argument);
+      REQUIRE(contains(invalid_argument_message([&] { D.analyze(x, out); }), "'gamma'"));
+    }
+    const std::pair<Index, Index> bad_signals[] = {{n + 1, B}, {n, B + 1}, {n, 0}};
+    for (const auto& [r, c] : bad_signals) {
+      M out(r, c);
+      REQUIRE_THROWS_AS(D.synthesize(g, out), std::invalid_argument);
+      REQUIRE(contains(invalid_argument_message([&] { D.synthesize(g, out); }), "'x'"));
+    }
+    // right output, wrong input rows: the input is named
+    M gout(m, B);
+    const M xbad = mlcsc_test::randn<Scalar>(n + 2, B);
+    REQUIRE_THROWS_AS(D.analyze(xbad, gout), std::invalid_argument);
+    REQUIRE(contains(invalid_argument_message([&] { D.analyze(xbad, gout); }), "'x'"));
+    M xout(n, B);
+    const M gbad = mlcsc_test::randn<Scalar>(m + 2, B);
+    REQUIRE_THROWS_AS(D.synthesize(gbad, xout), std::invalid_argument);
+    REQUIRE(contains(invalid_argument_message([&] { D.synthesize(gbad, xout); }), "'gamma'"));
+  }
+}

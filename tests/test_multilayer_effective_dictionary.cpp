@@ -1,0 +1,147 @@
+// ComposedOperator (the effective dictionary D_1 ... D_l): equality with the explicit product,
+// adjointness, the Lipschitz constant, and single-layer pursuits running on it unchanged.
+#include <cmath>
+#include <vector>
+
+#include "test_support.hpp"
+
+using mlcsc::Index;
+template <class S>
+using Mat = mlcsc::Matrix<S>;
+
+TEMPLATE_TEST_CASE("dense effective dictionary equals the explicit product", "[multilayer]", float,
+                   double) {
+  using S = TestType;
+  const Index n = mlcsc_test::uniform_int(5, 21), m1 = mlcsc_test::uniform_int(7, 33),
+              m2 = mlcsc_test::uniform_int(3, 27), m3 = mlcsc_test::uniform_int(2, 19),
+              B = mlcsc_test::uniform_int(1, 6);
+  auto D1 = mlcsc_test::random_dictionary<S>(n, m1);
+  auto D2 = mlcsc_test::random_dictionary<S>(m1, m2);
+  auto D3 = mlcsc_test::random_dictionary<S>(m2, m3);
+  mlcsc::MultiLayer<mlcsc::Dictionary<S>> net;
+  net.add_layer(D1, S(0));
+  net.add_layer(D2, S(0));
+  net.add_layer(D3, S(0));
+  const Mat<double> P2 = (D1.matrix() * D2.matrix()).template cast<double>();
+  const Mat<double> P3 = P2 * D3.matrix().template cast<double>();
+  const double tol = std::is_same<S, float>::value ? 1e-4 : 1e-11;
+  const auto E1 = net.effective(0);
+  const auto E2 = net.effective(1);
+  const auto E3 = net.effective(2);
+  REQUIRE(E3.depth() == 3);
+  REQUIRE(E3.code_rows() == m3);
+  const Mat<S> Y = mlcsc_test::randn<S>(n, B);
+  const Mat<S> G2 = mlcsc_test::randn<S>(m2, B), G3 = mlcsc_test::randn<S>(m3, B);
+  REQUIRE((E1.analyze(Y) - D1.analyze(Y)).norm() <= tol * (1 + Y.norm()));
+  REQUIRE((E2.synthesize(G2).template cast<double>() - P2 * G2.template cast<double>()).norm() <=
+          tol * (1 + P2.norm() * G2.norm()));
+  REQUIRE((E3.synthesize(G3).template cast<double>() - P3 * G3.template cast<double>()).norm() <=
+          tol * (1 + P3.norm() * G3.norm()));
+  REQUIRE(
+      (E3.analyze(Y).template cast<double>() - P3.transpose() * Y.template cast<double>()).norm() <=
+      tol * (1 + P3.norm() * Y.norm()));
+  // adjointness <D g, y> = <g, D^T y>
+  const double lhs = double((E3.synthesize(G3).array() * Y.array()).sum());
+  const double rhs = double((G3.array() * E3.analyze(Y).array()).sum());
+  REQUIRE(std::abs(lhs - rhs) <= tol * (1 + P3.norm() * G3.norm() * Y.norm()));
+  // ||D1 D2 D3||^2: power iteration, tight from above (safety factor 1.01)
+  Eigen::JacobiSVD<Mat<double>> svd(P3);
+  const double exact = svd.singularValues()(0) * svd.singularValues()(0);
+  const double L = double(E3.lipschitz_for(Y));
+  REQUIRE(L >= exact * (1 - 1e-5));
+  REQUIRE(L <= exact * 1.0101 + 1e-6);
+  // the batch size does not change it
+  const Mat<S> Y1 = Y.col(0);
+  REQUIRE(double(E3.lipschitz_for(Y1)) == L);
+  // a one-layer composition is the layer itself
+  REQUIRE(std::abs(double(E1.lipschitz_for(Y)) - double(D1.lipschitz())) <=
+          0.0101 * double(D1.lipschitz()));
+}
+
+TEMPLATE_TEST_CASE("single-layer pursuits run on the effective dictionary", "[multilayer]", float,
+                   double) {
+  using S = TestType;
+  auto D1 = mlcsc_test::random_dictionary<S>(17, 29);
+  auto D2 = mlcsc_test::random_dictionary<S>(29, 23);
+  const mlcsc::ComposedOperator<mlcsc::Dictionary<S>> E({D1, D2});
+  const mlcsc::Dictionary<S> P(Mat<S>(D1.matrix() * D2.matrix()));
+  const Mat<S> Y = mlcsc_test::randn<S>(17, 3);
+  mlcsc::LassoParams<S> p;
+  p.lambda = S(0.2);
+  p.max_iterations = 3000;
+  p.tolerance = S(1e-7);
+  const auto r = mlcsc::lasso(E, Y, p);
+  const auto q = mlcsc::lasso(P, Y, p);
+  REQUIRE(r.code.rows() == 23);
+  const double tol = std::is_same<S, float>::value ? 2e-2 : 1e-4;
+  REQUIRE(std::abs(double(r.objective) - double(q.objective)) <= tol * (1 + double(q.objective)));
+  const auto t = mlcsc::thresholding(E, Y, S(0.3), mlcsc::Shrinkage::Soft);
+  const auto u = mlcsc::thresholding(P, Y, S(0.3), mlcsc::Shrinkage::Soft);
+  REQUIRE((t - u).norm() <= (std::is_same<S, float>::value ? 1e-4 : 1e-10) * (1 + u.norm()));
+}
+
+TEMPLATE_TEST_CASE("conv effective dictionary: adjointness and Lipschitz", "[multilayer][conv]",
+                   float, double) {
+  using S = TestType;
+  for (auto bd : {mlcsc::Boundary::Circular, mlcsc::Boundary::Zero}) {
+    mlcsc::synthetic::ConvSpec<S> spec;
+    spec.channels = 2;
+    spec.height = mlcsc_test::uniform_int(9, 17);
+    spec.width = mlcsc_test::uniform_int(8, 15);
+    spec.filters = {4, 5, 3};
+    spec.kernel = {3, 5, 3};
+    spec.atom_nnz = {0, 0, 0};
+    spec.nonnegative = false;
+    spec.boundary = bd;
+    spec.seed = mlcsc_test::seed();
+    const auto Ds = mlcsc::synthetic::conv_dictionaries(spec);
+    const mlcsc::ComposedOperator<mlcsc::ConvDictionary<S>> E(Ds);
+    mlcsc::FeatureMaps<S> x(2, spec.height, spec.width), g(3, spec.height, spec.width);
+    x.data() = mlcsc_test::randn<S>(2, spec.height * spec.width);
+    g.data() = mlcsc_test::randn<S>(3, spec.height * spec.width);
+    const auto Eg = E.synthesize(g);
+    const auto Etx = E.analyze(x);
+    REQUIRE(Eg.channels() == 2);
+    REQUIRE(Etx.channels() == 3);
+    // the chain, by hand
+    const auto ref = Ds[0].synthesize(Ds[1].synthesize(Ds[2].synthesize(g)));
+    const double tol = std::is_same<S, float>::value ? 1e-4 : 1e-11;
+    REQUIRE((Eg.data() - ref.data()).norm() <= tol * (1 + ref.data().norm()));
+    const double lhs =
+        (Eg.data().template cast<double>().array() * x.data().template cast<double>().array())
+            .sum();
+    const double rhs =
+        (g.data().template cast<double>().array() * Etx.data().template cast<double>().array())
+            .sum();
+    REQUIRE(std::abs(lhs - rhs) <= tol * (1 + std::abs(lhs)) * 10);
+    // Lipschitz: above every Rayleigh quotient, below the product bound
+    const double L = double(E.lipschitz_for(x));
+    const double q = double(Etx.data().squaredNorm()) / double(x.data().squaredNorm());
+    REQUIRE(L >= q);
+    double prod = double(Ds[0].lipschitz(spec.height, spec.width)) *
+                  double(Ds[1].lipschitz(spec.height, spec.width)) *
+                  double(Ds[2].lipschitz(spec.height, spec.width));
+    REQUIRE(L <= prod * (1 + 1e-6));
+    // lasso runs on it
+    mlcsc::LassoParams<S> p;
+    p.lambda = S(0.1);
+    p.max_iterations = 50;
+    const auto r = mlcsc::lasso(E, x, p);
+    REQUIRE(r.code.channels() == 3);
+  }
+}
+
+TEST_CASE("ComposedOperator input checks", "[multilayer][errors]") {
+  std::vector<mlcsc::Dictionary<double>> none;
+  REQUIRE_THROWS_AS(mlcsc::ComposedOperator<mlcsc::Dictionary<double>>(none),
+                    std::invalid_argument);
+  std::vector<mlcsc::Dictionary<double>> bad{mlcsc_test::random_dictionary<double>(5, 8),
+                                             mlcsc_test::random_dictionary<double>(7, 3)};
+  REQUIRE_THROWS_AS(mlcsc::ComposedOperator<mlcsc::Dictionary<double>>(bad), std::invalid_argument);
+  std::vector<mlcsc::Dictionary<double>> ok{mlcsc_test::random_dictionary<double>(5, 8),
+                                            mlcsc_test::random_dictionary<double>(8, 3)};
+  const mlcsc::ComposedOperator<mlcsc::Dictionary<double>> E(ok);
+  REQUIRE_THROWS_AS(E.analyze(mlcsc_test::randn<double>(6, 2)), std::invalid_argument);
+  REQUIRE_THROWS_AS(E.synthesize(mlcsc_test::randn<double>(4, 2)), std::invalid_argument);
+  REQUIRE_THROWS_AS(E.layer(2), std::invalid_argument);
+}

@@ -1,0 +1,43 @@
+// The ML-ISTA / ML-FISTA iteration loops and the Lasso on an effective dictionary allocate
+// nothing: run under Eigen's malloc guard (internal::NoMallocScope around each loop).
+#define EIGEN_RUNTIME_NO_MALLOC
+#include "test_support.hpp"
+
+TEST_CASE("ml_ista / ml_fista loops do not allocate (dense)", "[multilayer][nomalloc]") {
+  auto D1 = mlcsc_test::random_dictionary<double>(19, 33);
+  auto D2 = mlcsc_test::random_dictionary<double>(33, 21);
+  auto D3 = mlcsc_test::random_dictionary<double>(21, 12);
+  mlcsc::MultiLayer<mlcsc::Dictionary<double>> net;
+  net.add_layer(D1, 0.1);
+  net.add_layer(D2, 0.1);
+  net.add_layer(D3, 0.1);
+  const mlcsc::Matrix<double> Y = mlcsc_test::randn<double>(19, 3);
+  mlcsc::MLBPParams<double> p;
+  p.layers.resize(3);
+  p.max_iterations = 20;
+  p.callback = [](int, double) { return true; };  // the objective evaluation too
+  REQUIRE(Eigen::internal::is_malloc_allowed());
+  REQUIRE_NOTHROW(net.ml_ista(Y, p));
+  REQUIRE_NOTHROW(net.ml_fista(Y, p));
+  REQUIRE(Eigen::internal::is_malloc_allowed());
+  // the Lasso on the effective dictionary: its buffers are sized before the loop
+  mlcsc::LassoParams<double> lp;
+  lp.max_iterations = 20;
+  lp.method = mlcsc::Method::ISTA;
+  REQUIRE_NOTHROW(mlcsc::lasso(net.effective(2), Y, lp));
+  lp.method = mlcsc::Method::FISTA;
+  REQUIRE_NOTHROW(mlcsc::lasso(net.effective(1), Y, lp));
+}
+
+TEST_CASE("ml_fista loop does not allocate (conv)", "[multilayer][nomalloc][conv]") {
+  mlcsc::synthetic::ConvSpec<float> spec;
+  spec.height = 17;
+  spec.width = 13;
+  const auto s = mlcsc::synthetic::conv_sample(spec, 0.1f);
+  auto net = mlcsc::synthetic::make_model(s, {0.1f, 0.1f});
+  mlcsc::MLBPParams<float> p;
+  p.layers.resize(2);
+  p.max_iterations = 10;
+  REQUIRE_NOTHROW(net.ml_fista(s.noisy, p));
+  REQUIRE_NOTHROW(net.ml_ista(s.noisy, p));
+}

@@ -1,0 +1,263 @@
+// basis_pursuit() (pursuit/basis_pursuit.hpp): min ||g||_1 s.t. D g = x.
+//
+// Exact recovery (Donoho & Elad 2003; Gribonval & Nielsen 2003): if x = D Gamma with
+// ||Gamma||_0 < (1 + 1/mu(D)) / 2, Gamma is the unique solution of basis pursuit. The test picks
+// the sparsity from mlcsc::mutual_coherence of the dictionary it builds.
+//
+// Tolerances. ADMM stops at a relative primal/dual residual of `tolerance` (1e-10 here, double);
+// the recovered code is then within 1e-6 ||Gamma||_inf of Gamma (observed ~1e-9) and the returned
+// (sparse) iterate z is feasible to 1e-6 ||x||. In float, ADMM cannot reach 1e-10: it runs
+// max_iterations and is checked to 2e-3 ||Gamma||_inf (float rounding of the projection is ~1e-6,
+// amplified by the conditioning of D D^T and the ADMM fixed point).
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "test_support.hpp"
+
+namespace {
+
+using mlcsc::Index;
+using MatD = Eigen::MatrixXd;
+
+template <class F>
+std::string invalid_argument_message(F&& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "<no std::invalid_argument>";
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+/// Sylvester's Hadamard matrix of order n (a power of 2), entries +-1.
+MatD hadamard(Index n) {
+  MatD H = MatD::Ones(1, 1);
+  while (H.rows() < n) {
+    const Index k = H.rows();
+    MatD H2(2 * k, 2 * k);
+    H2 << H, H, H, -H;
+    H = H2;
+  }
+  return H;
+}
+
+/// [I, H / sqrt(n)]: two orthonormal bases, mutual coherence 1/sqrt(n).
+MatD identity_hadamard(Index n) {
+  MatD A(n, 2 * n);
+  A << MatD::Identity(n, n), hadamard(n) / std::sqrt(double(n));
+  return A;
+}
+
+/// The largest integer k with k < (1 + 1/mu) / 2.
+Index recoverable_sparsity(double mu) {
+  const double bound = 0.5 * (1.0 + 1.0 / mu);
+  return Index(std::ceil(bound)) - 1;
+}
+
+/// B codes with exactly k nonzeros each, magnitudes in [1, 3], random signs.
+MatD sparse_codes(Index m, Index k, Index B) {
+  MatD G = MatD::Zero(m, B);
+  for (Index b = 0; b < B; ++b) {
+    Index placed = 0;
+    while (placed < k) {
+      const Index i = mlcsc_test::uniform_int(0, m - 1);
+      if (G(i, b) != 0) continue;
+      const double mag = 1.0 + double(mlcsc_test::uniform_int(0, 2000)) / 1000.0;
+      G(i, b) = mlcsc_test::uniform_int(0, 1) ? mag : -mag;
+      ++placed;
+    }
+  }
+  return G;
+}
+
+template <class Scalar>
+struct Tol {
+  static constexpr bool single = std::is_same_v<Scalar, float>;
+  static constexpr double solver = single ? 1e-6 : 1e-10;
+  static constexpr double recovery = single ? 2e-3 : 1e-6;     // relative to ||Gamma||_inf
+  static constexpr double feasibility = single ? 1e-3 : 1e-6;  // relative to ||x||
+};
+
+template <class Scalar>
+void check_recovery(const mlcsc::Dictionary<Scalar>& D, const MatD& Gamma) {
+  const Index B = Gamma.cols();
+  const MatD Xd = D.matrix().template cast<double>() * Gamma;
+  const mlcsc::Matrix<Scalar> X = Xd.cast<Scalar>();
+  mlcsc::BasisPursuitParams<Scalar> p;
+  p.tolerance = Scalar(Tol<Scalar>::solver);
+  p.max_iterations = 5000;
+  const auto res = mlcsc::basis_pursuit(D, X, p);
+  REQUIRE(res.code.rows() == D.num_atoms());
+  REQUIRE(res.code.cols() == B);
+  const MatD z = res.code.template cast<double>();
+  const double err = (z - Gamma).cwiseAbs().maxCoeff();
+  CAPTURE(res.iterations, res.converged, err);
+  if (!Tol<Scalar>::single) REQUIRE(res.converged);
+  REQUIRE(err <= Tol<Scalar>::recovery * Gamma.cwiseAbs().maxCoeff());
+  // the support: nothing above the error level off the true support
+  for (Index b = 0; b < B; ++b)
+    for (Index i = 0; i < Gamma.rows(); ++i)
+      if (Gamma(i, b) == 0) REQUIRE(std::abs(z(i, b)) <= Tol<Scalar>::recovery * 3);
+  // feasibility of the returned iterate
+  const double feas = (D.matrix().template cast<double>() * z - X.template cast<double>()).norm();
+  REQUIRE(feas <= Tol<Scalar>::feasibility * X.template cast<double>().norm());
+  // objective = ||z||_1 summed over the batch
+  REQUIRE(std::abs(double(res.objective) - z.cwiseAbs().sum()) <= 1e-5 * z.cwiseAbs().sum());
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("basis pursuit recovers codes below the coherence bound, [I, H]",
+                   "[basis-pursuit][recovery]", float, double) {
+  using Scalar = TestType;
+  const Index n = Index(1) << mlcsc_test::uniform_int(3, 6);  // 8 .. 64
+  const mlcsc::Dictionary<Scalar> D(identity_hadamard(n).cast<Scalar>());
+  const double mu = double(mlcsc::mutual_coherence(D));
+  REQUIRE(std::abs(mu - 1 / std::sqrt(double(n))) <= 1e-6);
+  const Index kmax = recoverable_sparsity(mu);
+  REQUIRE(kmax >= 1);
+  const Index k = mlcsc_test::uniform_int(1, kmax);
+  const Index B = GENERATE(Index(1), Index(17));
+  CAPTURE(n, mu, kmax, k, B);
+  check_recovery(D, sparse_codes(2 * n, k, B));
+}
+
+TEMPLATE_TEST_CASE("basis pursuit recovers codes below the coherence bound, random D",
+                   "[basis-pursuit][recovery]", float, double) {
+  using Scalar = TestType;
+  // odd sizes; a modest redundancy so that mu allows at least one nonzero
+  const Index n = mlcsc_test::uniform_int(21, 61), m = n + mlcsc_test::uniform_int(1, n / 2);
+  const auto D = mlcsc_test::random_dictionary<Scalar>(n, m);
+  const double mu = double(mlcsc::mutual_coherence(D));
+  const Index kmax = recoverable_sparsity(mu);
+  REQUIRE(kmax >= 1);
+  const Index B = GENERATE(Index(1), Index(11));
+  CAPTURE(n, m, mu, kmax, B);
+  check_recovery(D, sparse_codes(m, kmax, B));
+}
+
+TEMPLATE_TEST_CASE("basis pursuit is optimal: ||g||_1 no larger than the generating code's",
+                   "[basis-pursuit]", float, double) {
+  using Scalar = TestType;
+  // beyond the coherence bound (about n / 6 nonzeros), where recovery is not guaranteed but the
+  // BP solution is still sparse and ADMM converges. (For a generic, dense code ADMM needs tens of
+  // thousands of iterations to reach 1e-6; see the report.)
+  const Index n = mlcsc_test::uniform_int(12, 41), m = n + mlcsc_test::uniform_int(n / 2, 2 * n);
+  const Index B = mlcsc_test::uniform_int(1, 9);
+  CAPTURE(n, m, B);
+  const auto D = mlcsc_test::random_dictionary<Scalar>(n, m);
+  const MatD A = D.matrix().template cast<double>();
+  const MatD G0 = sparse_codes(m, std::max<Index>(2, n / 6), B);
+  const mlcsc::Matrix<Scalar> X = (A * G0).cast<Scalar>();
+  mlcsc::BasisPursuitParams<Scalar> p;
+  p.tolerance = Scalar(Tol<Scalar>::solver);
+  p.max_iterations = 20000;
+  const auto res = mlcsc::basis_pursuit(D, X, p);
+  const MatD z = res.code.template cast<double>();
+  CAPTURE(res.iterations, res.converged);
+  if (!Tol<Scalar>::single) REQUIRE(res.converged);
+  const MatD Xd = X.template cast<double>();
+  REQUIRE((A * z - Xd).norm() <= Tol<Scalar>::feasibility * Xd.norm());
+  // per column: ||z_b||_1 <= ||g0_b||_1 and <= the least-norm solution's l1 norm
+  const MatD least_norm = A.transpose() * (A * A.transpose()).ldlt().solve(Xd);
+  for (Index b = 0; b < B; ++b) {
+    const double l1 = z.col(b).cwiseAbs().sum();
+    REQUIRE(l1 <= G0.col(b).cwiseAbs().sum() * (1 + Tol<Scalar>::feasibility));
+    REQUIRE(l1 <= least_norm.col(b).cwiseAbs().sum() * (1 + Tol<Scalar>::feasibility));
+  }
+  // a basic solution: at most n nonzeros per column (up to the ADMM's accuracy)
+  const double small = Tol<Scalar>::recovery * z.cwiseAbs().maxCoeff();
+  for (Index b = 0; b < B; ++b) REQUIRE((z.col(b).array().abs() > small).count() <= n);
+}
+
+TEST_CASE("basis pursuit does not cycle on a generic (dense) code", "[basis-pursuit]") {
+  // n = 22, m = 25, a dense Gaussian code: before the bounded residual balancing, rho alternated
+  // between two values every 10 iterations and the iterates cycled for ever (feasibility stuck
+  // at ~1e-3). With rho fixed after a while, ADMM converges.
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto D = mlcsc_test::random_dictionary<double>(22, 25);
+    const MatD G0 = mlcsc_test::randn<double>(25, 4);
+    const MatD X = D.matrix() * G0;
+    mlcsc::BasisPursuitParams<double> p;
+    p.tolerance = 1e-6;
+    p.max_iterations = 40000;
+    const auto res = mlcsc::basis_pursuit(D, X, p);
+    CAPTURE(rep, res.iterations);
+    REQUIRE(res.converged);
+    REQUIRE((D.matrix() * res.code - X).norm() <= 1e-4 * X.norm());
+    for (Index b = 0; b < 4; ++b)
+      REQUIRE(res.code.col(b).cwiseAbs().sum() <= G0.col(b).cwiseAbs().sum() * (1 + 1e-4));
+  }
+}
+
+TEMPLATE_TEST_CASE("basis pursuit rejects rank-deficient dictionaries and bad input",
+                   "[basis-pursuit][bad-input]", float, double) {
+  using Scalar = TestType;
+  using M = mlcsc::Matrix<Scalar>;
+  const Index n = mlcsc_test::uniform_int(4, 23), m = n + mlcsc_test::uniform_int(1, 20);
+  const Index B = mlcsc_test::uniform_int(1, 5);
+  const mlcsc::BasisPursuitParams<Scalar> good;
+
+  SECTION("a duplicated row: D D^T is singular") {
+    M A = mlcsc_test::randn<Scalar>(n, m);
+    A.row(mlcsc_test::uniform_int(1, n - 1)) = A.row(0);
+    const mlcsc::Dictionary<Scalar> D(A);
+    const M x = mlcsc_test::randn<Scalar>(n, B);
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, x, good), std::invalid_argument);
+    REQUIRE(contains(invalid_argument_message([&] { mlcsc::basis_pursuit(D, x, good); }), "rank"));
+  }
+  SECTION("a zero row") {
+    M A = mlcsc_test::randn<Scalar>(n, m);
+    A.row(mlcsc_test::uniform_int(0, n - 1)).setZero();
+    const mlcsc::Dictionary<Scalar> D(A);
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, mlcsc_test::randn<Scalar>(n, B), good),
+                      std::invalid_argument);
+  }
+  SECTION("a tall dictionary (more rows than atoms)") {
+    const mlcsc::Dictionary<Scalar> D(mlcsc_test::randn<Scalar>(m, n));
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, mlcsc_test::randn<Scalar>(m, B), good),
+                      std::invalid_argument);
+  }
+
+  const auto D = mlcsc_test::random_dictionary<Scalar>(n, m);
+  SECTION("x of the wrong shape or not finite") {
+    const M x = mlcsc_test::randn<Scalar>(n + 1, B);
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, x, good), std::invalid_argument);
+    REQUIRE(contains(invalid_argument_message([&] { mlcsc::basis_pursuit(D, x, good); }), "'x'"));
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, mlcsc_test::randn<Scalar>(n - 1, B), good),
+                      std::invalid_argument);
+    M y = mlcsc_test::randn<Scalar>(n, B);
+    y(0, 0) = std::numeric_limits<Scalar>::quiet_NaN();
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, y, good), std::invalid_argument);
+    y(0, 0) = std::numeric_limits<Scalar>::infinity();
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, y, good), std::invalid_argument);
+  }
+  SECTION("bad parameters") {
+    const M x = mlcsc_test::randn<Scalar>(n, B);
+    auto p = good;
+    p.max_iterations = 0;
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, x, p), std::invalid_argument);
+    REQUIRE(contains(invalid_argument_message([&] { mlcsc::basis_pursuit(D, x, p); }),
+                     "'max_iterations'"));
+    p = good;
+    p.tolerance = Scalar(-1);
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, x, p), std::invalid_argument);
+    p = good;
+    p.rho = Scalar(-1);
+    REQUIRE_THROWS_AS(mlcsc::basis_pursuit(D, x, p), std::invalid_argument);
+  }
+  SECTION("hitting max_iterations is reported") {
+    const M x = mlcsc_test::randn<Scalar>(n, B);
+    auto p = good;
+    p.max_iterations = 3;
+    p.tolerance = Scalar(0);
+    const auto res = mlcsc::basis_pursuit(D, x, p);
+    REQUIRE_FALSE(res.converged);
+    REQUIRE(res.iterations == 3);
+  }
+}

@@ -1,0 +1,105 @@
+// No heap allocation inside the solvers' iteration loops. Every solver wraps its loop in
+// internal::NoMallocScope; with EIGEN_RUNTIME_NO_MALLOC, Eigen then checks every heap allocation
+// with eigen_assert. Here eigen_assert throws (it is active even in Release builds), so an
+// allocation inside a loop fails the test: as an exception on the calling thread, or (inside an
+// OpenMP region, where exceptions cannot escape) by terminating the test.
+//
+// The problems are small enough that Eigen's GEMM keeps its packing buffers on the stack
+// (EIGEN_STACK_ALLOCATION_LIMIT) and does not split the product across threads.
+#define EIGEN_RUNTIME_NO_MALLOC
+#include <stdexcept>
+#include <string>
+
+namespace mlcsc_test {
+struct EigenAssertion : std::logic_error {
+  using std::logic_error::logic_error;
+};
+}  // namespace mlcsc_test
+#define eigen_assert(x)                               \
+  do {                                                \
+    if (!(x)) throw ::mlcsc_test::EigenAssertion(#x); \
+  } while (false)
+
+#include <mlcsc/internal/no_malloc.hpp>
+
+#include "test_support.hpp"
+
+using mlcsc::Index;
+using mlcsc::Method;
+using mlcsc_test::EigenAssertion;
+
+TEST_CASE("NoMallocScope forbids Eigen heap allocation, and the guard catches it", "[no-malloc]") {
+  REQUIRE(Eigen::internal::is_malloc_allowed());
+  {
+    mlcsc::internal::NoMallocScope guard;
+    REQUIRE_FALSE(Eigen::internal::is_malloc_allowed());
+    // a deliberately allocating call is caught
+    REQUIRE_THROWS_AS(Eigen::MatrixXd(40, 40), EigenAssertion);
+    REQUIRE_THROWS_AS(Eigen::VectorXf::Zero(7).eval(), EigenAssertion);
+    // fixed-size work is fine
+    Eigen::Matrix4d a = Eigen::Matrix4d::Identity();
+    REQUIRE_NOTHROW(a = a * a);
+    {
+      mlcsc::internal::NoMallocScope nested;
+      REQUIRE_FALSE(Eigen::internal::is_malloc_allowed());
+    }
+    REQUIRE_FALSE(Eigen::internal::is_malloc_allowed());  // the nested scope restores "forbidden"
+  }
+  REQUIRE(Eigen::internal::is_malloc_allowed());  // restored on exit
+  REQUIRE_NOTHROW(Eigen::MatrixXd(40, 40));
+  // restored on an exception too
+  try {
+    mlcsc::internal::NoMallocScope guard;
+    throw std::runtime_error("unwind");
+  } catch (const std::runtime_error&) {
+  }
+  REQUIRE(Eigen::internal::is_malloc_allowed());
+}
+
+TEMPLATE_TEST_CASE("the pursuits do not allocate inside their loops", "[no-malloc]", float,
+                   double) {
+  using Scalar = TestType;
+  // (n, m): m < 2n uses the cached Gram matrix in ISTA/FISTA, m >= 2n the two products
+  const Index n = GENERATE(Index(12), Index(9));
+  const Index m = n == 12 ? 20 : 23;
+  const Index B = GENERATE(Index(1), Index(7));
+  CAPTURE(n, m, B);
+  const auto D = mlcsc_test::random_dictionary<Scalar>(n, m);
+  const mlcsc::Matrix<Scalar> Y = mlcsc_test::randn<Scalar>(n, B);
+  const Scalar lmax = D.analyze(Y).cwiseAbs().maxCoeff();
+
+  for (Method method : {Method::ISTA, Method::FISTA, Method::CoordinateDescent})
+    for (bool nonneg : {false, true})
+      for (bool per_atom : {false, true}) {
+        CAPTURE(int(method), nonneg, per_atom);
+        mlcsc::LassoParams<Scalar> p;
+        p.method = method;
+        p.lambda = Scalar(0.1) * lmax;
+        p.nonnegative = nonneg;
+        p.max_iterations = 300;
+        if (per_atom) p.lambdas = mlcsc::Vector<Scalar>::Constant(m, Scalar(0.2) * lmax);
+        int calls = 0;
+        p.callback = [&calls](int, Scalar) { return ++calls < 1000; };
+        mlcsc::PursuitResult<mlcsc::Matrix<Scalar>, Scalar> res;
+        REQUIRE_NOTHROW(res = mlcsc::lasso(D, Y, p));
+        REQUIRE(Eigen::internal::is_malloc_allowed());
+        REQUIRE(res.iterations >= 1);
+        REQUIRE_NOTHROW(mlcsc::lasso(D, Y, p, res.code));  // warm start
+        REQUIRE(Eigen::internal::is_malloc_allowed());
+      }
+
+  for (Scalar tol : {Scalar(0), Scalar(0.3)}) {
+    mlcsc::OmpParams<Scalar> p;
+    p.max_atoms = 5;
+    p.tolerance = tol * Y.colwise().norm().minCoeff();
+    REQUIRE_NOTHROW(mlcsc::omp(D, Y, p));
+    REQUIRE(Eigen::internal::is_malloc_allowed());
+  }
+
+  mlcsc::BasisPursuitParams<Scalar> bp;
+  bp.max_iterations = 200;
+  mlcsc::PursuitResult<mlcsc::Matrix<Scalar>, Scalar> res;
+  REQUIRE_NOTHROW(res = mlcsc::basis_pursuit(D, Y, bp));
+  REQUIRE(res.iterations >= 10);  // the loop, including a residual-balancing step, ran
+  REQUIRE(Eigen::internal::is_malloc_allowed());
+}
