@@ -12,7 +12,8 @@ TEMPLATE_TEST_CASE("lambda >= ||D^T y||_inf gives the zero code at once", "[edge
   const mlcsc::Matrix<Scalar> Y = mlcsc_test::randn<Scalar>(n, 4);
   mlcsc::LassoParams<Scalar> p;
   p.lambda = D.analyze(Y).cwiseAbs().maxCoeff() * Scalar(1.0001);
-  for (auto method : {mlcsc::Method::ISTA, mlcsc::Method::FISTA, mlcsc::Method::CoordinateDescent}) {
+  for (auto method :
+       {mlcsc::Method::ISTA, mlcsc::Method::FISTA, mlcsc::Method::CoordinateDescent}) {
     p.method = method;
     const auto r = mlcsc::lasso(D, Y, p);
     REQUIRE(r.code.isZero(0));
@@ -40,7 +41,8 @@ TEMPLATE_TEST_CASE("an all-zero signal codes to zero in every pursuit", "[edge]"
   const auto D = mlcsc_test::random_dictionary<Scalar>(9, 20);
   const mlcsc::Matrix<Scalar> Y = mlcsc::Matrix<Scalar>::Zero(9, 3);
   mlcsc::LassoParams<Scalar> p;
-  for (auto method : {mlcsc::Method::ISTA, mlcsc::Method::FISTA, mlcsc::Method::CoordinateDescent}) {
+  for (auto method :
+       {mlcsc::Method::ISTA, mlcsc::Method::FISTA, mlcsc::Method::CoordinateDescent}) {
     p.method = method;
     const auto r = mlcsc::lasso(D, Y, p);
     REQUIRE(r.code.isZero(0));

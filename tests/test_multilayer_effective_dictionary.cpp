@@ -1,6 +1,7 @@
 // ComposedOperator (the effective dictionary D_1 ... D_l): equality with the explicit product,
 // adjointness, the Lipschitz constant, and single-layer pursuits running on it unchanged.
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -144,4 +145,110 @@ TEST_CASE("ComposedOperator input checks", "[multilayer][errors]") {
   REQUIRE_THROWS_AS(E.analyze(mlcsc_test::randn<double>(6, 2)), std::invalid_argument);
   REQUIRE_THROWS_AS(E.synthesize(mlcsc_test::randn<double>(4, 2)), std::invalid_argument);
   REQUIRE_THROWS_AS(E.layer(2), std::invalid_argument);
+}
+
+// Const calls on one shared ComposedOperator from several std::threads at once (its workspace
+// pool and Lipschitz cache) give the results of the same calls made serially.
+namespace {
+constexpr int kThreads = 4;
+template <class F>
+void run_concurrently(F&& f) {
+  std::vector<std::thread> pool;
+  for (int t = 0; t < kThreads; ++t) pool.emplace_back([&f, t] { f(t); });
+  for (auto& th : pool) th.join();
+}
+}  // namespace
+
+TEST_CASE("a shared effective dictionary is safe to use from several threads",
+          "[multilayer][threads]") {
+#ifdef EIGEN_RUNTIME_NO_MALLOC
+  // Eigen's malloc guard is one process-wide flag: a solver loop in one thread would flag the
+  // set-up allocations of another. Thread safety is tested in the builds without the guard.
+  WARN("skipped: EIGEN_RUNTIME_NO_MALLOC is process-wide");
+  return;
+#endif
+  SECTION("dense") {
+    auto D1 = mlcsc_test::random_dictionary<double>(19, 33);
+    auto D2 = mlcsc_test::random_dictionary<double>(33, 21);
+    auto D3 = mlcsc_test::random_dictionary<double>(21, 12);
+    const mlcsc::ComposedOperator<mlcsc::Dictionary<double>> E({D1, D2, D3});
+    std::vector<Mat<double>> Y, G;
+    for (int t = 0; t < kThreads; ++t) {
+      Y.push_back(mlcsc_test::randn<double>(19, 2 + t % 2));  // two batch sizes: two shapes
+      G.push_back(mlcsc_test::randn<double>(12, 1 + t));
+    }
+    mlcsc::LassoParams<double> p;
+    p.lambda = 0.2;
+    p.max_iterations = 200;
+    // serial results on a fresh copy (so the shared instance starts with a cold cache and pool)
+    std::vector<Mat<double>> s_lasso, s_an, s_syn;
+    {
+      const auto Ec = E;
+      for (int t = 0; t < kThreads; ++t) {
+        s_lasso.push_back(mlcsc::lasso(Ec, Y[t], p).code);
+        s_an.push_back(Ec.analyze(Y[t]));
+        s_syn.push_back(Ec.synthesize(G[t]));
+      }
+    }
+    std::vector<Mat<double>> p_lasso(kThreads), p_an(kThreads), p_syn(kThreads);
+    std::vector<double> lips(kThreads);
+    run_concurrently([&](int t) {
+      for (int rep = 0; rep < 3; ++rep) {
+        lips[t] = E.lipschitz_for(Y[t]);
+        p_lasso[t] = mlcsc::lasso(E, Y[t], p).code;
+        p_an[t] = E.analyze(Y[t]);
+        p_syn[t] = E.synthesize(G[t]);
+      }
+    });
+    for (int t = 0; t < kThreads; ++t) {
+      REQUIRE(lips[t] == lips[0]);
+      REQUIRE((p_lasso[t] - s_lasso[t]).cwiseAbs().maxCoeff() <= 1e-12);
+      REQUIRE((p_an[t] - s_an[t]).cwiseAbs().maxCoeff() <= 1e-12);
+      REQUIRE((p_syn[t] - s_syn[t]).cwiseAbs().maxCoeff() <= 1e-12);
+    }
+  }
+  SECTION("conv") {
+    mlcsc::synthetic::ConvSpec<double> spec;
+    spec.channels = 1;
+    spec.filters = {4, 6};
+    spec.kernel = {3, 3};
+    spec.atom_nnz = {0, 0};
+    spec.nonnegative = false;
+    spec.seed = mlcsc_test::seed();
+    const auto Ds = mlcsc::synthetic::conv_dictionaries(spec);
+    const mlcsc::ComposedOperator<mlcsc::ConvDictionary<double>> E(Ds);
+    std::vector<mlcsc::FeatureMaps<double>> X, G;
+    for (int t = 0; t < kThreads; ++t) {
+      const Index h = 9 + t % 2, w = 11;  // two shapes: two Lipschitz cache entries
+      X.emplace_back(1, h, w);
+      X.back().data() = mlcsc_test::randn<double>(1, h * w);
+      G.emplace_back(6, h, w);
+      G.back().data() = mlcsc_test::randn<double>(6, h * w);
+    }
+    mlcsc::LassoParams<double> p;
+    p.lambda = 0.1;
+    p.max_iterations = 100;
+    std::vector<Mat<double>> s_lasso, s_an, s_syn;
+    {
+      const auto Ec = E;
+      for (int t = 0; t < kThreads; ++t) {
+        s_lasso.push_back(mlcsc::lasso(Ec, X[t], p).code.data());
+        s_an.push_back(Ec.analyze(X[t]).data());
+        s_syn.push_back(Ec.synthesize(G[t]).data());
+      }
+    }
+    std::vector<Mat<double>> p_lasso(kThreads), p_an(kThreads), p_syn(kThreads);
+    run_concurrently([&](int t) {
+      for (int rep = 0; rep < 3; ++rep) {
+        p_lasso[t] = mlcsc::lasso(E, X[t], p).code.data();
+        p_an[t] = E.analyze(X[t]).data();
+        p_syn[t] = E.synthesize(G[t]).data();
+      }
+    });
+    for (int t = 0; t < kThreads; ++t) {
+      REQUIRE((p_lasso[t] - s_lasso[t]).cwiseAbs().maxCoeff() <= 1e-12);
+      REQUIRE((p_an[t] - s_an[t]).cwiseAbs().maxCoeff() <= 1e-12);
+      REQUIRE((p_syn[t] - s_syn[t]).cwiseAbs().maxCoeff() <= 1e-12);
+    }
+  }
 }

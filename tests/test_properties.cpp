@@ -192,3 +192,31 @@ TEST_CASE("float and double solve the same problems alike", "[property][precisio
             1e-5 * (1 + Td.cwiseAbs().maxCoeff()));
   }
 }
+
+#ifdef _OPENMP
+#include <omp.h>
+
+TEST_CASE("OpenMP threads do not change the results", "[property][threads]") {
+  // Coordinate descent splits the batch over threads (each signal is solved alone: identical);
+  // FISTA's fused pass sums its statistics per thread (rounding may differ in the last bits of
+  // the stopping test only, so the codes agree to rounding).
+  const auto n = mlcsc_test::uniform_int(10, 30), m = mlcsc_test::uniform_int(n, 3 * n);
+  const auto D = mlcsc_test::random_dictionary<double>(n, m);
+  const Eigen::MatrixXd Y = mlcsc_test::randn<double>(n, 301);
+  mlcsc::LassoParams<double> p;
+  p.lambda = 0.2;
+  p.tolerance = 1e-10;
+  p.max_iterations = 5000;
+  const int before = omp_get_max_threads();
+  for (auto method : {mlcsc::Method::CoordinateDescent, mlcsc::Method::FISTA}) {
+    p.method = method;
+    omp_set_num_threads(1);
+    const auto one = mlcsc::lasso(D, Y, p);
+    omp_set_num_threads(2);
+    const auto two = mlcsc::lasso(D, Y, p);
+    REQUIRE((one.code - two.code).cwiseAbs().maxCoeff() <= 1e-8);
+    if (method == mlcsc::Method::CoordinateDescent) REQUIRE(one.code == two.code);
+  }
+  omp_set_num_threads(before);
+}
+#endif

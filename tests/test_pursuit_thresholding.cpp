@@ -72,7 +72,9 @@ void check_against_reference(const mlcsc::Dictionary<Scalar>& D, const mlcsc::Ma
       if (near_edge) continue;
       ++compared;
       CAPTURE(i, j, double(c), double(b));
-      REQUIRE(std::abs(G(i, j) - reference(c, b, kind)) <= delta);
+      // plus one rounding of the shrinkage's own subtraction, c - b
+      REQUIRE(std::abs(G(i, j) - reference(c, b, kind)) <=
+              delta + eps * (std::abs(c) + std::abs(b)));
     }
   REQUIRE(compared >= G.size() / 2);  // the skipped entries are rare
 }

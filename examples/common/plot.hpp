@@ -1,7 +1,7 @@
 // Examples' tiny line-plot rasterizer: panels of (x, y) series drawn into an RGB image and saved
 // as PNG with stb_image_write (through image_io.hpp, which holds the stb implementation: include
-// these helpers from one translation unit only). No text rendering: legends are coloured swatches, and each example
-// prints what the panels and colours are.
+// these helpers from one translation unit only). No text rendering: legends are coloured swatches,
+// and each example prints what the panels and colours are.
 #pragma once
 
 #include <algorithm>

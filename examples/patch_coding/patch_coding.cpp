@@ -110,10 +110,14 @@ int main(int argc, char** argv) {
   int stride = 4;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (i + 1 < argc && a == "--image") image = argv[++i];
-    else if (i + 1 < argc && a == "--out") out = argv[++i];
-    else if (i + 1 < argc && a == "--lambda") lambda = std::atof(argv[++i]);
-    else if (i + 1 < argc && a == "--stride") stride = std::max(1, std::atoi(argv[++i]));
+    if (i + 1 < argc && a == "--image")
+      image = argv[++i];
+    else if (i + 1 < argc && a == "--out")
+      out = argv[++i];
+    else if (i + 1 < argc && a == "--lambda")
+      lambda = std::atof(argv[++i]);
+    else if (i + 1 < argc && a == "--stride")
+      stride = std::max(1, std::atoi(argv[++i]));
     else {
       std::fprintf(stderr,
                    "usage: patch_coding [--image PATH] [--out DIR] [--lambda X] [--stride S]\n"
@@ -132,10 +136,11 @@ int main(int argc, char** argv) {
     const Patches p = extract(img, stride);
     mlcsc::Dictionary<double> D(overcomplete_dct());
     D.normalize();
-    std::printf("patch_coding: %s (%ldx%ld), %ld patches of 8x8 (stride %d, mean removed), "
-                "%ld atoms (overcomplete DCT), lambda = %g, mu(D) = %.3f\n\n",
-                image.c_str(), long(img.rows()), long(img.cols()), long(p.Y.cols()), stride,
-                long(D.num_atoms()), lambda, double(mlcsc::mutual_coherence(D)));
+    std::printf(
+        "patch_coding: %s (%ldx%ld), %ld patches of 8x8 (stride %d, mean removed), "
+        "%ld atoms (overcomplete DCT), lambda = %g, mu(D) = %.3f\n\n",
+        image.c_str(), long(img.rows()), long(img.cols()), long(p.Y.cols()), stride,
+        long(D.num_atoms()), lambda, double(mlcsc::mutual_coherence(D)));
 
     struct Line {
       const char* name;
@@ -195,14 +200,16 @@ int main(int argc, char** argv) {
     for (const Line& l : lines)
       std::printf("%-30s %9.2f %10.2f %9.3f %11d %14.6f\n", l.name, l.nnz, l.psnr, l.seconds,
                   l.iterations, l.objective);
-    std::printf("\nthresholding uses b = %.4f (as many nonzeros as the Lasso); on this coherent\n"
-                "dictionary correlated atoms all respond to the same structure, so S_b(D^T y)\n"
-                "over-counts it. CD iterations: the most any patch needed (screenings + exact\n"
-                "solves). Times are wall-clock, OpenMP threads as set by OMP_NUM_THREADS.\n",
-                b);
-    std::printf("wrote %s/{reconstruction_thresholding,reconstruction_fista,reconstruction_cd,"
-                "atoms,original}.png\n",
-                out.c_str());
+    std::printf(
+        "\nthresholding uses b = %.4f (as many nonzeros as the Lasso); on this coherent\n"
+        "dictionary correlated atoms all respond to the same structure, so S_b(D^T y)\n"
+        "over-counts it. CD iterations: the most any patch needed (screenings + exact\n"
+        "solves). Times are wall-clock, OpenMP threads as set by OMP_NUM_THREADS.\n",
+        b);
+    std::printf(
+        "wrote %s/{reconstruction_thresholding,reconstruction_fista,reconstruction_cd,"
+        "atoms,original}.png\n",
+        out.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "patch_coding: %s\n", e.what());
     return 1;

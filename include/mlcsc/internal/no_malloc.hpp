@@ -13,12 +13,14 @@ class NoMallocScope {
   NoMallocScope() : previous_(Eigen::internal::is_malloc_allowed()) {
     Eigen::internal::set_is_malloc_allowed(false);
   }
-  ~NoMallocScope() { Eigen::internal::set_is_malloc_allowed(previous_); }
+  ~NoMallocScope() {
+    Eigen::internal::set_is_malloc_allowed(previous_);
+  }
 
  private:
   bool previous_;
 #else
-  NoMallocScope() = default;
+  NoMallocScope() {}  // user-provided, so an unused guard draws no warning
 #endif
  public:
   NoMallocScope(const NoMallocScope&) = delete;

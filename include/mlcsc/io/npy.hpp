@@ -83,12 +83,16 @@ inline Header parse_header(const std::string& h, const std::string& path) {
                        ((out.kind == 'i' || out.kind == 'u') &&
                         (out.bytes == 1 || out.bytes == 2 || out.bytes == 4 || out.bytes == 8)) ||
                        (out.kind == 'b' && out.bytes == 1);
-  if (!ok_kind || (out.endian != '<' && out.endian != '>' && out.endian != '|' && out.endian != '='))
+  if (!ok_kind ||
+      (out.endian != '<' && out.endian != '>' && out.endian != '|' && out.endian != '='))
     fail(path, "unsupported dtype '" + descr + "' (float32/float64 and integers are supported)");
   const std::string fo = dict_value(h, "fortran_order", path);
-  if (fo.rfind("True", 0) == 0) out.fortran = true;
-  else if (fo.rfind("False", 0) == 0) out.fortran = false;
-  else fail(path, "malformed 'fortran_order' " + fo);
+  if (fo.rfind("True", 0) == 0)
+    out.fortran = true;
+  else if (fo.rfind("False", 0) == 0)
+    out.fortran = false;
+  else
+    fail(path, "malformed 'fortran_order' " + fo);
   const std::string shape = dict_value(h, "shape", path);
   std::size_t i = 1;
   while (i < shape.size()) {
@@ -118,21 +122,31 @@ T read_value(const unsigned char* p, bool swap) {
 
 inline double read_as_double(const unsigned char* p, const Header& h, bool swap) {
   switch (h.kind) {
-    case 'f': return h.bytes == 4 ? double(read_value<float>(p, swap)) : read_value<double>(p, swap);
-    case 'b': return *p ? 1.0 : 0.0;
+    case 'f':
+      return h.bytes == 4 ? double(read_value<float>(p, swap)) : read_value<double>(p, swap);
+    case 'b':
+      return *p ? 1.0 : 0.0;
     case 'i':
       switch (h.bytes) {
-        case 1: return double(read_value<std::int8_t>(p, swap));
-        case 2: return double(read_value<std::int16_t>(p, swap));
-        case 4: return double(read_value<std::int32_t>(p, swap));
-        default: return double(read_value<std::int64_t>(p, swap));
+        case 1:
+          return double(read_value<std::int8_t>(p, swap));
+        case 2:
+          return double(read_value<std::int16_t>(p, swap));
+        case 4:
+          return double(read_value<std::int32_t>(p, swap));
+        default:
+          return double(read_value<std::int64_t>(p, swap));
       }
     default:
       switch (h.bytes) {
-        case 1: return double(read_value<std::uint8_t>(p, swap));
-        case 2: return double(read_value<std::uint16_t>(p, swap));
-        case 4: return double(read_value<std::uint32_t>(p, swap));
-        default: return double(read_value<std::uint64_t>(p, swap));
+        case 1:
+          return double(read_value<std::uint8_t>(p, swap));
+        case 2:
+          return double(read_value<std::uint16_t>(p, swap));
+        case 4:
+          return double(read_value<std::uint32_t>(p, swap));
+        default:
+          return double(read_value<std::uint64_t>(p, swap));
       }
   }
 }
@@ -179,7 +193,8 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> load_npy(const std::string
   }
   const std::uint64_t count = std::uint64_t(rows) * std::uint64_t(cols);
   std::vector<unsigned char> bytes(count * std::uint64_t(h.bytes));
-  if (!bytes.empty() && !f.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size())))
+  if (!bytes.empty() &&
+      !f.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size())))
     detail::fail(path, "truncated data: expected " + std::to_string(bytes.size()) +
                            " bytes for shape (" + std::to_string(rows) + ", " +
                            std::to_string(cols) + ")");
@@ -209,9 +224,9 @@ void save_npy(const std::string& path, const Eigen::MatrixBase<Derived>& m) {
     descr = std::string(std::is_signed_v<Scalar> ? "<i" : "<u") + std::to_string(sizeof(Scalar));
   }
   if (!detail::host_little_endian()) descr[0] = '>';
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': " +
-                       (fortran ? "True" : "False") + ", 'shape': (" + std::to_string(a.rows()) +
-                       ", " + std::to_string(a.cols()) + "), }";
+  std::string header = "{'descr': '" + descr +
+                       "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" +
+                       std::to_string(a.rows()) + ", " + std::to_string(a.cols()) + "), }";
   const std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
@@ -219,7 +234,14 @@ void save_npy(const std::string& path, const Eigen::MatrixBase<Derived>& m) {
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) detail::fail(path, "cannot open '" + tmp + "' for writing");
-    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+    const unsigned char pre[10] = {0x93,
+                                   'N',
+                                   'U',
+                                   'M',
+                                   'P',
+                                   'Y',
+                                   1,
+                                   0,
                                    static_cast<unsigned char>(header.size() & 0xff),
                                    static_cast<unsigned char>(header.size() >> 8)};
     f.write(reinterpret_cast<const char*>(pre), 10);

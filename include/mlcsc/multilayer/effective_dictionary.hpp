@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -32,9 +33,15 @@ namespace mlcsc {
 /// safety factor 1.01, capped by the always-valid bound \f$ \prod_i \|D_i\|_2^2 \f$; cached per
 /// signal shape (dense: independent of the batch size).
 ///
-/// The layers are shared (not copied) with the MultiLayer that made it. Intermediate buffers are
-/// kept inside (sized before a pursuit's loop, by `lipschitz_for`, `code_like` or `signal_like`),
-/// so one instance must not be used from several threads at once; copies are independent.
+/// Thread safety: const member functions are thread-safe, like every operator of the library. The
+/// intermediate codes D_{i+1} ... D_l Gamma live in a small pool of workspace sets guarded by a
+/// mutex: a call takes a free set (preferably one already sized for its shape) or creates one,
+/// and gives it back when done, so n threads calling at once use n sets. `lipschitz_for`,
+/// `code_like` and `signal_like` (called by the pursuits before their loop) leave a set sized for
+/// the shape, so a single-threaded loop never allocates; with several threads, each set is sized
+/// once, on its first use. The Lipschitz cache is guarded too. The layers are shared (not copied)
+/// with the MultiLayer that made it; a copy shares the layers and the Lipschitz cache's values and
+/// starts with an empty pool.
 /// \code
 ///   mlcsc::ComposedOperator<mlcsc::Dictionary<double>> Deff({D1, D2});   // D1 * D2
 ///   auto r = mlcsc::lasso(Deff, Y, p);                                   // Lasso on Gamma_2
@@ -56,6 +63,28 @@ class ComposedOperator {
     for (const Op& D : layers) layers_.push_back(std::make_shared<const Op>(D));
     validate();
   }
+  /// Copies share the layers and the cached Lipschitz values; the workspace pool is fresh.
+  ComposedOperator(const ComposedOperator& o)
+      : layers_(o.layers_), lipschitz_cache_(o.cache_copy()) {}
+  ComposedOperator(ComposedOperator&& o)
+      : ComposedOperator(static_cast<const ComposedOperator&>(o)) {}
+  ComposedOperator& operator=(const ComposedOperator& o) {
+    if (this == &o) return *this;
+    auto cache = o.cache_copy();
+    layers_ = o.layers_;
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex_);
+      lipschitz_cache_ = std::move(cache);
+    }
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    free_.clear();
+    pool_size_ = 0;
+    return *this;
+  }
+  ComposedOperator& operator=(ComposedOperator&& o) {
+    return *this = static_cast<const ComposedOperator&>(o);
+  }
+  ~ComposedOperator() = default;
 
   Index depth() const { return Index(layers_.size()); }
   const Op& layer(Index i) const {
@@ -76,17 +105,21 @@ class ComposedOperator {
     layers_.front()->check_signal(y, where, name);
   }
 
-  /// A zero code of the deepest layer for a signal shaped like y (sizes the buffers).
+  /// A zero code of the deepest layer for a signal shaped like y (sizes a workspace set).
   template <class SignalLike>
   Code code_like(const SignalLike& y) const {
-    prepare_from_signal(y);
-    return layers_.size() == 1 ? layers_[0]->code_like(y) : layers_.back()->code_like(bufs_.back());
+    if (layers_.size() == 1) return layers_[0]->code_like(y);
+    Lease ws = acquire(internal::shape_key(y), true);
+    prepare_from_signal(*ws, y);
+    return layers_.back()->code_like(ws->bufs.back());
   }
-  /// A zero signal for a code shaped like g (sizes the buffers).
+  /// A zero signal for a code shaped like g (sizes a workspace set).
   template <class CodeLike>
   Signal signal_like(const CodeLike& g) const {
-    prepare_from_code(g);
-    return layers_.size() == 1 ? layers_[0]->signal_like(g) : layers_[0]->signal_like(bufs_[0]);
+    if (layers_.size() == 1) return layers_[0]->signal_like(g);
+    Lease ws = acquire(internal::shape_key(g), false);
+    prepare_from_code(*ws, g);
+    return layers_[0]->signal_like(ws->bufs[0]);
   }
 
   /// gamma = D_l^T ... D_1^T x (gamma sized by the caller, like code_like(x)).
@@ -97,10 +130,12 @@ class ComposedOperator {
       layers_[0]->analyze(x, gamma);
       return;
     }
-    prepare_from_signal(x);
-    layers_[0]->analyze(x, bufs_[0]);
-    for (size_t i = 1; i + 1 < L; ++i) layers_[i]->analyze(bufs_[i - 1], bufs_[i]);
-    layers_[L - 1]->analyze(bufs_[L - 2], gamma);
+    Lease ws = acquire(internal::shape_key(x), true);
+    prepare_from_signal(*ws, x);
+    std::vector<Code>& bufs = ws->bufs;
+    layers_[0]->analyze(x, bufs[0]);
+    for (size_t i = 1; i + 1 < L; ++i) layers_[i]->analyze(bufs[i - 1], bufs[i]);
+    layers_[L - 1]->analyze(bufs[L - 2], gamma);
   }
   /// x = D_1 ... D_l gamma (x sized by the caller, like signal_like(gamma)).
   template <class CodeLike>
@@ -110,10 +145,12 @@ class ComposedOperator {
       layers_[0]->synthesize(gamma, x);
       return;
     }
-    prepare_from_code(gamma);
-    layers_[L - 1]->synthesize(gamma, bufs_[L - 2]);
-    for (size_t i = L - 2; i >= 1; --i) layers_[i]->synthesize(bufs_[i], bufs_[i - 1]);
-    layers_[0]->synthesize(bufs_[0], x);
+    Lease ws = acquire(internal::shape_key(gamma), false);
+    prepare_from_code(*ws, gamma);
+    std::vector<Code>& bufs = ws->bufs;
+    layers_[L - 1]->synthesize(gamma, bufs[L - 2]);
+    for (size_t i = L - 2; i >= 1; --i) layers_[i]->synthesize(bufs[i], bufs[i - 1]);
+    layers_[0]->synthesize(bufs[0], x);
   }
   template <class SignalLike>
   Code analyze(const SignalLike& x) const {
@@ -134,22 +171,94 @@ class ComposedOperator {
   }
 
   /// \f$ \|D_1 \cdots D_l\|_2^2 \f$ for signals shaped like y: power iteration (see the class).
+  /// Leaves a workspace set sized for y (the pursuit's loop follows).
   template <class SignalLike>
   Scalar lipschitz_for(const SignalLike& y) const {
     const internal::ShapeKey key = lipschitz_key(y);
-    auto it = lipschitz_cache_.find(key);
-    Scalar L;
-    if (it != lipschitz_cache_.end()) {
-      L = it->second;
-    } else {
-      L = compute_lipschitz(y);
-      lipschitz_cache_.emplace(key, L);
+    Scalar L{};
+    bool have = false;
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex_);
+      auto it = lipschitz_cache_.find(key);
+      if (it != lipschitz_cache_.end()) {
+        L = it->second;
+        have = true;
+      }
     }
-    prepare_from_signal(y);  // leave the buffers sized for y (the pursuit's loop follows)
+    if (!have) {
+      // computed outside the lock (it calls analyze/synthesize); the computation is
+      // deterministic, so two threads racing on a new shape store the same value
+      L = compute_lipschitz(y);
+      std::lock_guard<std::mutex> lock(cache_mutex_);
+      L = lipschitz_cache_.emplace(key, L).first->second;
+    }
+    if (layers_.size() > 1) {
+      Lease ws = acquire(internal::shape_key(y), true);
+      prepare_from_signal(*ws, y);
+    }
     return L;
   }
 
  private:
+  // One set of intermediate codes: bufs[i] holds the code of layer i (0-based), i = 0 .. L-2,
+  // for signals of shape signal_key (codes of the deepest layer: code_key).
+  struct Workspace {
+    std::vector<Code> bufs;
+    internal::ShapeKey signal_key{}, code_key{};
+    bool sized = false;
+  };
+  // A workspace set taken from the pool, given back on destruction.
+  class Lease {
+   public:
+    Lease(const ComposedOperator* owner, std::unique_ptr<Workspace> ws)
+        : owner_(owner), ws_(std::move(ws)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { owner_->release(std::move(ws_)); }
+    Workspace* operator->() const { return ws_.get(); }
+    Workspace& operator*() const { return *ws_; }
+
+   private:
+    const ComposedOperator* owner_;
+    std::unique_ptr<Workspace> ws_;
+  };
+
+  // Takes a free set: one sized for `key` (a signal key if by_signal, else a code key) if any,
+  // else an unsized one, else any (it is resized), else a new one.
+  Lease acquire(const internal::ShapeKey& key, bool by_signal) const {
+    std::unique_lock<std::mutex> lock(pool_mutex_);
+    size_t pick = free_.size();
+    for (size_t i = 0; i < free_.size(); ++i) {
+      const Workspace& w = *free_[i];
+      if (w.sized && (by_signal ? w.signal_key : w.code_key) == key) {
+        pick = i;
+        break;
+      }
+      if (pick == free_.size() && !w.sized) pick = i;
+    }
+    if (pick == free_.size() && !free_.empty()) pick = free_.size() - 1;
+    if (pick < free_.size()) {
+      std::swap(free_[pick], free_.back());
+      std::unique_ptr<Workspace> ws = std::move(free_.back());
+      free_.pop_back();
+      return Lease(this, std::move(ws));
+    }
+    // a new set: reserve room for it in the free list now, so that release never allocates
+    ++pool_size_;
+    free_.reserve(pool_size_);
+    lock.unlock();
+    return Lease(this, std::make_unique<Workspace>());
+  }
+  void release(std::unique_ptr<Workspace> ws) const {
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    free_.push_back(std::move(ws));  // capacity reserved by acquire
+  }
+
+  std::map<internal::ShapeKey, Scalar> cache_copy() const {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    return lipschitz_cache_;
+  }
+
   void validate() const {
     if (layers_.empty())
       internal::throw_invalid("ComposedOperator: 'layers' must hold at least one layer, got 0");
@@ -168,38 +277,31 @@ class ComposedOperator {
     }
   }
 
-  // Buffers bufs_[i] hold the code of layer i (0-based), i = 0 .. L-2.
+  // Sizes ws for signals shaped like y (no-op when it already is). Only for depth >= 2.
   template <class SignalLike>
-  void prepare_from_signal(const SignalLike& y) const {
+  void prepare_from_signal(Workspace& ws, const SignalLike& y) const {
     const internal::ShapeKey k = internal::shape_key(y);
-    if (have_ && k == signal_key_) return;
+    if (ws.sized && k == ws.signal_key) return;
     const size_t L = layers_.size();
-    bufs_.clear();
-    if (L > 1) {
-      bufs_.push_back(layers_[0]->code_like(y));
-      for (size_t i = 1; i + 1 < L; ++i) bufs_.push_back(layers_[i]->code_like(bufs_[i - 1]));
-      code_key_ = internal::shape_key(layers_[L - 1]->code_like(bufs_.back()));
-    } else {
-      code_key_ = internal::shape_key(layers_[0]->code_like(y));
-    }
-    signal_key_ = k;
-    have_ = true;
+    ws.bufs.clear();
+    ws.bufs.push_back(layers_[0]->code_like(y));
+    for (size_t i = 1; i + 1 < L; ++i) ws.bufs.push_back(layers_[i]->code_like(ws.bufs[i - 1]));
+    ws.code_key = internal::shape_key(layers_[L - 1]->code_like(ws.bufs.back()));
+    ws.signal_key = k;
+    ws.sized = true;
   }
+  // Sizes ws for codes shaped like g (no-op when it already is). Only for depth >= 2.
   template <class CodeLike>
-  void prepare_from_code(const CodeLike& g) const {
+  void prepare_from_code(Workspace& ws, const CodeLike& g) const {
     const internal::ShapeKey k = internal::shape_key(g);
-    if (have_ && k == code_key_) return;
+    if (ws.sized && k == ws.code_key) return;
     const size_t L = layers_.size();
-    bufs_.assign(L > 1 ? L - 1 : 0, Code());
-    if (L > 1) {
-      bufs_[L - 2] = layers_[L - 1]->signal_like(g);
-      for (size_t i = L - 2; i >= 1; --i) bufs_[i - 1] = layers_[i]->signal_like(bufs_[i]);
-      signal_key_ = internal::shape_key(layers_[0]->signal_like(bufs_[0]));
-    } else {
-      signal_key_ = internal::shape_key(layers_[0]->signal_like(g));
-    }
-    code_key_ = k;
-    have_ = true;
+    ws.bufs.assign(L - 1, Code());
+    ws.bufs[L - 2] = layers_[L - 1]->signal_like(g);
+    for (size_t i = L - 2; i >= 1; --i) ws.bufs[i - 1] = layers_[i]->signal_like(ws.bufs[i]);
+    ws.signal_key = internal::shape_key(layers_[0]->signal_like(ws.bufs[0]));
+    ws.code_key = k;
+    ws.sized = true;
   }
 
   template <class SignalLike>
@@ -247,10 +349,11 @@ class ComposedOperator {
   }
 
   std::vector<LayerPtr> layers_;
-  mutable std::vector<Code> bufs_;
-  mutable internal::ShapeKey signal_key_{}, code_key_{};
-  mutable bool have_ = false;
+  mutable std::mutex cache_mutex_;  // guards lipschitz_cache_
   mutable std::map<internal::ShapeKey, Scalar> lipschitz_cache_;
+  mutable std::mutex pool_mutex_;                         // guards free_ and pool_size_
+  mutable std::vector<std::unique_ptr<Workspace>> free_;  // idle workspace sets
+  mutable size_t pool_size_ = 0;                          // sets created (idle or in use)
 };
 
 }  // namespace mlcsc

@@ -44,6 +44,14 @@ struct ConvSpec {
   double fill = 1.0;          ///< placement attempts per pixel of Gamma_L (density knob)
   Scalar min_amplitude = Scalar(1), max_amplitude = Scalar(2);  ///< |Gamma_L| in [min, max]
   unsigned seed = 1;
+  /// Spread-out sparse filters (used when atom_nnz[l] > 0): the taps of every filter are placed
+  /// greedily, at random, so that two atoms (any two filters at any shift, or one filter at a
+  /// nonzero shift) share at most `max_overlap` taps, and all taps of a filter are equal (sign
+  /// random unless nonnegative). Then mu(D_l) <= max_overlap / atom_nnz[l], the low coherence the
+  /// theorems need. When no such filter is found (too many filters for the kernel), the overlap
+  /// allowed for that filter grows by one: check mutual_coherence.
+  bool spread = false;
+  Index max_overlap = 1;
 };
 
 /// Specification of a dense ML model: sizes n = sizes[0], m_l = sizes[l].
@@ -63,6 +71,49 @@ template <class Scalar>
 Scalar amplitude(std::mt19937& g, Scalar lo, Scalar hi, bool nonneg) {
   const Scalar a = Scalar(std::uniform_real_distribution<double>(double(lo), double(hi))(g));
   return nonneg || std::bernoulli_distribution(0.5)(g) ? a : -a;
+}
+}  // namespace detail
+
+namespace detail {
+// Taps (c, u, v) of spread-out filters: filter f's tap set shares at most `max_overlap` taps with
+// any shift of any earlier set or of itself (nonzero shift). Randomized greedy, seeded by g.
+inline std::vector<std::vector<Index>> spread_taps(Index K, Index C, Index k, Index nnz,
+                                                   Index max_overlap, std::mt19937& g) {
+  const Index taps = C * k * k, span = 2 * k - 1;
+  std::vector<std::vector<Index>> sets;
+  std::vector<Index> order(static_cast<size_t>(taps)), count(static_cast<size_t>(span * span));
+  // max over shifts of the number of tap pairs (a in A, b in B, same channel) with b - a = shift
+  auto overlap = [&](const std::vector<Index>& A, const std::vector<Index>& B, bool self) {
+    std::fill(count.begin(), count.end(), 0);
+    Index best = 0;
+    for (Index a : A)
+      for (Index b : B) {
+        if (a / (k * k) != b / (k * k) || (self && a == b)) continue;
+        const Index du = (b % (k * k)) / k - (a % (k * k)) / k + k - 1,
+                    dv = (b % k) - (a % k) + k - 1;
+        best = std::max(best, ++count[size_t(du * span + dv)]);
+      }
+    return best;
+  };
+  for (Index f = 0; f < K; ++f) {
+    std::vector<Index> T;
+    for (Index allowed = max_overlap; T.size() < size_t(nnz); ++allowed) {
+      for (int attempt = 0; attempt < 200 && T.size() < size_t(nnz); ++attempt) {
+        T.clear();
+        for (Index t = 0; t < taps; ++t) order[size_t(t)] = t;
+        std::shuffle(order.begin(), order.end(), g);
+        for (Index t : order) {
+          if (T.size() == size_t(nnz)) break;
+          T.push_back(t);
+          bool ok = overlap(T, T, true) <= allowed;
+          for (size_t j = 0; ok && j < sets.size(); ++j) ok = overlap(T, sets[j], false) <= allowed;
+          if (!ok) T.pop_back();
+        }
+      }
+    }
+    sets.push_back(T);
+  }
+  return sets;
 }
 }  // namespace detail
 
@@ -89,6 +140,19 @@ std::vector<ConvDictionary<Scalar>> conv_dictionaries(const ConvSpec<Scalar>& sp
     const Index taps = C * k * k;
     const Index nnz = spec.atom_nnz[l] == 0 ? taps : std::min(spec.atom_nnz[l], taps);
     std::vector<Index> idx(static_cast<size_t>(taps));
+    if (spec.spread && spec.atom_nnz[l] > 0) {
+      const auto sets = detail::spread_taps(K, C, k, nnz, std::max<Index>(1, spec.max_overlap), g);
+      for (Index f = 0; f < K; ++f)
+        for (Index t : sets[size_t(f)]) {
+          const Index c = t / (k * k), r = t % (k * k);
+          D.filter(f, c)(r / k, r % k) =
+              spec.nonnegative || std::bernoulli_distribution(0.5)(g) ? Scalar(1) : Scalar(-1);
+        }
+      D.normalize();
+      out.push_back(std::move(D));
+      C = K;
+      continue;
+    }
     for (Index f = 0; f < K; ++f) {
       for (Index t = 0; t < taps; ++t) idx[size_t(t)] = t;
       std::shuffle(idx.begin(), idx.end(), g);

@@ -1,25 +1,27 @@
 // mlcsc: the exact dense Lasso by Gram-based, active-set coordinate descent.
 //
 // For each signal y (a column of Y), with G = D^T D, c = D^T y and r = c - G g (the negative
-// gradient of 0.5||y - D g||^2):
-//   screening: one pass over all atoms adds the (at most 8) worst KKT violators
-//     |r_j| > lambda_j + tol to the working set S (the active-set strategy of glmnet,
-//     Friedman, Hastie, Tibshirani 2010);
-//   coordinate descent on S (Friedman, Hastie, Hoefling, Tibshirani 2007, "covariance updates"):
-//     g_j <- S_{lambda_j}(r_j + G_jj g_j) / G_jj,  r_S <- r_S - G_Sj dg_j,
-//     on the gathered k x k block G_SS, so a sweep costs O(k^2), not O(m k);
-//   exact polish after every sweep: solve G_SS x = c_S - lambda_S s_S with s = sign(g_S), by a
-//     Cholesky factor of G_SS that is extended row by row as atoms join S and recomputed only
-//     from the first atom that left; if sign(x) = s the restricted problem is solved exactly,
-//     else take the feature-sign line step from g to the first sign change (Lee, Battle, Raina,
-//     Ng, NIPS 2006), which lowers the objective, drop that atom and sweep again;
-//   after an exact polish, r = c - G_:S g_S is recomputed over all atoms and screened again.
-// A signal has converged when no atom outside S violates the KKT conditions by more than
-// tolerance * max(1, ||c||_inf) after an exact polish (then |r_j| = lambda_j on S to rounding),
-// or after a sweep whose change meets the contract's rule ||g_k - g_{k-1}|| <= tolerance *
-// max(1, ||g_k||) when G_SS is numerically singular. One iteration is one sweep over S (each
-// screening pass counts as one too). The small k x k algebra runs in double for either Scalar.
-// Signals run in parallel with OpenMP; every buffer is sized before the loop (no allocation).
+// gradient of 0.5||y - D g||^2), starting from g = 0 (or the warm start):
+//   screening (the active-set strategy of glmnet, Friedman, Hastie, Tibshirani 2010): one
+//     vectorized pass over all atoms finds the (at most 8) worst KKT violators
+//     |r_j| > lambda_j + tol outside the working set S;
+//   coordinate updates (Friedman, Hastie, Hoefling, Tibshirani 2007, "covariance updates"): each
+//     violator enters S by g_j <- S_{lambda_j}(r_j) / G_jj, r_j seeing the updates before it;
+//   exact solves on S: with s = sign(g_S), x = G_SS^{-1}(c_S - lambda_S s_S) by a Cholesky factor
+//     of the gathered block G_SS that is extended by one row per entering atom and downdated by
+//     Givens rotations when an atom leaves (never refactored). If sign(x) = s, g_S = x solves
+//     the problem restricted to S exactly. Otherwise the feature-sign step (Lee, Battle, Raina,
+//     Ng, NIPS 2006) moves g towards x up to the first sign change, which lowers the objective,
+//     and that atom leaves S. An atom that depends linearly on S (G_SS singular, as happens on
+//     overcomplete DCTs) takes a null-space step instead: along v with D v = 0 the fit is
+//     unchanged and the l1 term does not increase, up to the first coefficient reaching zero,
+//     which leaves S;
+//   then r = c - G_:S g_S is recomputed over all atoms and screened again.
+// A signal has converged when a screening after an exact solve finds no violator by more than
+// max(tolerance * max(1, ||c||_inf), 20 eps ||c||_inf); |r_j| = lambda_j on S holds to rounding.
+// One iteration is one screening pass (with its coordinate updates) or one exact solve. The
+// k x k algebra runs in double for either Scalar. Signals run in parallel with OpenMP; every
+// buffer is sized before the loop (no allocation inside it).
 #pragma once
 
 #include <algorithm>
@@ -41,32 +43,47 @@ struct CdWorkspace {
   Eigen::Array<Scalar, Eigen::Dynamic, 1> viol;  // m: screening scratch
   Eigen::VectorXi active;                        // kmax: the working set S, first `size` entries
   Eigen::Array<signed char, Eigen::Dynamic, 1> in_active;  // m
-  Matrix<double> gss;  // kmax x kmax: G_SS, in the order of `active`
-  RowMatrixD chol;     // kmax x kmax: lower Cholesky factor of G_SS, first `chol_rows` rows valid
-  Vector<double> inv_l;                          // 1 / chol(a, a)
-  Vector<double> gs, cs, lam, inv_diag, x, u;    // kmax, per member of S
+  Matrix<double> gss;    // kmax x kmax: G_SS, in the order of `active`
+  RowMatrixD chol;       // kmax x kmax: lower Cholesky factor of G_SS, first `chol_rows` rows valid
+  Vector<double> inv_l;  // 1 / chol(a, a)
+  Vector<double> gs, cs, lam, inv_diag, x, u;         // kmax, per member of S
   Eigen::Array<signed char, Eigen::Dynamic, 1> sign;  // kmax: sign pattern of gs
   Index size = 0, chol_rows = 0, kmax = 0;
 
   CdWorkspace(Index m, Index kmax_)
-      : r(m), viol(m), active(kmax_), in_active(m), gss(kmax_, kmax_), chol(kmax_, kmax_),
-        inv_l(kmax_), gs(kmax_), cs(kmax_), lam(kmax_), inv_diag(kmax_), x(kmax_), u(kmax_),
-        sign(kmax_), kmax(kmax_) {}
+      : r(m),
+        viol(m),
+        active(kmax_),
+        in_active(m),
+        gss(kmax_, kmax_),
+        chol(kmax_, kmax_),
+        inv_l(kmax_),
+        gs(kmax_),
+        cs(kmax_),
+        lam(kmax_),
+        inv_diag(kmax_),
+        x(kmax_),
+        u(kmax_),
+        sign(kmax_),
+        kmax(kmax_) {}
 };
 
 template <class Scalar>
 class CoordinateDescent {
  public:
-  static constexpr int kAddPerScreen = 4;
+  static constexpr int kAddPerScreen = 8;
 
   CoordinateDescent(const Matrix<Scalar>& gram, const Vector<Scalar>& lambdas, bool nonnegative,
                     Scalar tolerance, int max_sweeps)
-      : G_(gram), lam_(lambdas), screen_lam_(lambdas.size()), nonneg_(nonnegative),
-        tol_(tolerance), max_sweeps_(max_sweeps) {
+      : G_(gram),
+        lam_(lambdas),
+        screen_lam_(lambdas.size()),
+        nonneg_(nonnegative),
+        tol_(tolerance),
+        max_sweeps_(max_sweeps) {
     // An atom of zero norm can never enter: its screening threshold is +infinity.
     for (Index j = 0; j < lam_.size(); ++j)
-      screen_lam_(j) =
-          G_(j, j) > Scalar(0) ? lam_(j) : std::numeric_limits<Scalar>::infinity();
+      screen_lam_(j) = G_(j, j) > Scalar(0) ? lam_(j) : std::numeric_limits<Scalar>::infinity();
   }
 
   /// Solves one signal in place: g holds the warm start on entry and the solution on exit.
@@ -74,8 +91,11 @@ class CoordinateDescent {
   template <class CV, class GV>
   int solve(const CV& c, GV g, CdWorkspace<Scalar>& w, bool& converged) const {
     const Index m = G_.rows();
-    const double kkt = std::max(double(tol_), 20.0 * std::numeric_limits<Scalar>::epsilon()) *
-                       std::max(1.0, double(c.cwiseAbs().maxCoeff()));
+    // The KKT tolerance: the contract's tolerance, absolute below ||c||_inf = 1 (so it scales
+    // with the data as the caller scales it), never below the rounding of r.
+    const double cmax = double(c.cwiseAbs().maxCoeff());
+    const double kkt = std::max(double(tol_) * std::max(1.0, cmax),
+                                20.0 * std::numeric_limits<Scalar>::epsilon() * cmax);
     w.size = 0;
     w.chol_rows = 0;
     w.in_active.setZero();
@@ -178,8 +198,8 @@ class CoordinateDescent {
     w.r = c;
     Index a = 0;
     for (; a + 1 < w.size; a += 2)
-      w.r.noalias() -= G_.col(w.active(a)) * Scalar(w.gs(a)) +
-                       G_.col(w.active(a + 1)) * Scalar(w.gs(a + 1));
+      w.r.noalias() -=
+          G_.col(w.active(a)) * Scalar(w.gs(a)) + G_.col(w.active(a + 1)) * Scalar(w.gs(a + 1));
     if (a < w.size) w.r.noalias() -= G_.col(w.active(a)) * Scalar(w.gs(a));
   }
 
@@ -198,7 +218,7 @@ class CoordinateDescent {
       w.viol(w.active(a)) = -std::numeric_limits<Scalar>::infinity();
     // Top-kAddPerScreen selection; whole packets at or below the cut are skipped.
     using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
-    constexpr Index P = Eigen::internal::unpacket_traits<Packet>::size;
+    constexpr Index P = Eigen::internal::packet_traits<Scalar>::size;
     Scalar best[kAddPerScreen];
     Index idx[kAddPerScreen];
     int nb = 0;
@@ -318,8 +338,8 @@ class CoordinateDescent {
     const Index k = w.size;
     const auto& L = w.chol;
     for (Index a = 0; a < k; ++a)  // forward: L u = c_S - lambda_S s_S
-      w.u(a) = (w.cs(a) - w.lam(a) * double(w.sign(a)) - L.row(a).head(a).dot(w.u.head(a))) *
-               w.inv_l(a);
+      w.u(a) =
+          (w.cs(a) - w.lam(a) * double(w.sign(a)) - L.row(a).head(a).dot(w.u.head(a))) * w.inv_l(a);
     for (Index a = k - 1; a >= 0; --a) {  // backward: L^T x = u, column-oriented
       w.x(a) = w.u(a) * w.inv_l(a);
       w.u.head(a).noalias() -= w.x(a) * L.row(a).head(a).transpose();
@@ -359,15 +379,16 @@ class CoordinateDescent {
 
 /// The batch driver: G = D^T D and C = D^T Y by matrix products, then every signal in parallel.
 template <class Scalar>
-PursuitResult<Matrix<Scalar>, Scalar> coordinate_descent(
-    const Dictionary<Scalar>& D, const Eigen::Ref<const Matrix<Scalar>>& Y,
-    const LassoParams<Scalar>& p, const Matrix<Scalar>* init) {
+PursuitResult<Matrix<Scalar>, Scalar> coordinate_descent(const Dictionary<Scalar>& D,
+                                                         const Eigen::Ref<const Matrix<Scalar>>& Y,
+                                                         const LassoParams<Scalar>& p,
+                                                         const Matrix<Scalar>* init) {
   const Index m = D.num_atoms(), n = D.signal_size(), B = Y.cols();
   const Matrix<Scalar> G = D.gram();
   const Matrix<Scalar> C = D.analyze(Y);
   const Vector<Scalar> lam = p.lambda_vector(m);
   PursuitResult<Matrix<Scalar>, Scalar> res;
-  res.code = init ? *init : Matrix<Scalar>::Zero(m, B);
+  res.code.resize(m, B);  // every column is set (from init, or zeroed) inside the parallel loop
   // A Lasso solution has at most n nonzeros (generically); the working set may briefly hold more.
   Index kmax = std::max<Index>(2 * n, 64) + CoordinateDescent<Scalar>::kAddPerScreen;
   if (init) kmax = std::max<Index>(kmax, (init->array() != Scalar(0)).colwise().count().maxCoeff());
@@ -378,21 +399,44 @@ PursuitResult<Matrix<Scalar>, Scalar> coordinate_descent(
   for (int t = 0; t < threads; ++t) work.emplace_back(m, kmax);
   Eigen::VectorXi sweeps(B);
   Eigen::Array<bool, Eigen::Dynamic, 1> conv(B);
-  const CoordinateDescent<Scalar> cd(G, lam, p.nonnegative, p.tolerance, p.max_iterations);
-  {
+  Matrix<Scalar> R(n, B);
+  auto objective = [&] {
+    R.noalias() = D.matrix() * res.code;
+    R -= Y;
+    return 0.5 * double(R.squaredNorm()) +
+           double((res.code.array().abs().colwise() * lam.array()).sum());
+  };
+  auto run = [&](int cap) {
+    const CoordinateDescent<Scalar> cd(G, lam, p.nonnegative, p.tolerance, cap);
     NoMallocScope guard;
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (threads > 1)
     for (Index b = 0; b < B; ++b) {
+      if (conv(b)) continue;  // final already (with a callback: converged in an earlier round)
       bool ok = false;
+      if (init)
+        res.code.col(b) = init->col(b);
+      else
+        res.code.col(b).setZero();
       sweeps(b) = cd.solve(C.col(b), res.code.col(b), work[thread_id()], ok);
       conv(b) = ok;
     }
+  };
+  conv.setZero();
+  if (!p.callback) {
+    run(p.max_iterations);
+    res.iterations = sweeps.maxCoeff();
+  } else {
+    // Coordinate descent solves each signal on its own, so the batch has no common iterate: with
+    // a callback, round k re-solves the signals not yet converged from the start with a cap of
+    // k iterations, and the callback sees that iterate's objective (cost ~ k^2 / 2 iterations).
+    for (int k = 1; k <= p.max_iterations; ++k) {
+      run(k);
+      res.iterations = k;
+      if (!p.callback(k, Scalar(objective())) || conv.all()) break;
+    }
   }
-  res.iterations = sweeps.maxCoeff();
   res.converged = conv.all();
-  const Matrix<Scalar> R = D.matrix() * res.code - Y;
-  res.objective = Scalar(0.5 * double(R.squaredNorm()) +
-                         double((res.code.array().abs().colwise() * lam.array()).sum()));
+  res.objective = Scalar(objective());
   return res;
 }
 

@@ -12,14 +12,15 @@ namespace mlcsc {
 /// How `lasso` solves min_G 0.5||y - D G||^2 + lambda ||G||_1.
 enum class Method {
   ISTA,              ///< proximal gradient, step 1/L (Daubechies, Defrise, De Mol 2004)
-  FISTA,             ///< accelerated proximal gradient (Beck & Teboulle 2009), adaptive restart
+  FISTA,             ///< accelerated proximal gradient (Beck & Teboulle 2009), optional restart
   CoordinateDescent  ///< exact: Gram-based active-set coordinate descent (dense dictionaries only)
 };
 
 template <class Scalar>
 struct LassoParams {
-  Scalar lambda = Scalar(0.1);      ///< l1 weight, >= 0 (0 is least squares)
-  int max_iterations = 1000;        ///< > 0; ISTA/FISTA iterations or coordinate-descent sweeps
+  Scalar lambda = Scalar(0.1);  ///< l1 weight, >= 0 (0 is least squares)
+  int max_iterations = 1000;    ///< > 0; ISTA/FISTA iterations; for coordinate descent, screening
+                                ///< passes plus exact solves on the working set
   Scalar tolerance = Scalar(1e-6);  ///< stop when ||G_k - G_{k-1}||_F <= tol * max(1, ||G_k||_F)
   Method method = Method::FISTA;
   bool nonnegative = false;  ///< adds G >= 0 (the ReLU-consistent model)
@@ -30,8 +31,9 @@ struct LassoParams {
   // --- mlcsc extensions ---
   /// One lambda per atom (per row of the code: atom or filter); empty means `lambda` for all.
   Vector<Scalar> lambdas;
-  /// FISTA: restart the momentum when it points uphill (O'Donoghue & Candes 2015).
-  bool adaptive_restart = true;
+  /// FISTA: restart the momentum when it points uphill (O'Donoghue & Candes 2015). Off by
+  /// default: on coherent patch dictionaries it took more iterations than the textbook sequence.
+  bool adaptive_restart = false;
 
   /// Throws std::invalid_argument naming the offending field. `code_rows` is the number of
   /// atoms (filters) the per-atom `lambdas` must match.
@@ -62,8 +64,8 @@ struct LassoParams {
 /// What every pursuit returns.
 template <class Code, class Scalar>
 struct PursuitResult {
-  Code code;          ///< the estimate (m x B for dense dictionaries, K x H x W for conv)
-  int iterations = 0; ///< iterations (sweeps for coordinate descent; max over a batch)
+  Code code;           ///< the estimate (m x B for dense dictionaries, K x H x W for conv)
+  int iterations = 0;  ///< iterations (coordinate descent: the most any signal of the batch took)
   bool converged = false;  ///< the stopping rule was met before max_iterations (or the callback)
   Scalar objective = Scalar(0);  ///< 0.5||y - D g||^2 + lambda ||g||_1, summed over a batch
 };
@@ -84,10 +86,10 @@ struct OmpParams {
 
 template <class Scalar>
 struct BasisPursuitParams {
-  int max_iterations = 2000;       ///< > 0
-  Scalar tolerance = Scalar(1e-8); ///< relative primal and dual residual of the ADMM iterates
+  int max_iterations = 2000;        ///< > 0
+  Scalar tolerance = Scalar(1e-8);  ///< relative primal and dual residual of the ADMM iterates
   // --- mlcsc extension ---
-  Scalar rho = Scalar(0);          ///< ADMM penalty; 0 picks one from the data, then adapts it
+  Scalar rho = Scalar(0);  ///< ADMM penalty; 0 picks one from the data, then adapts it
 
   void check(const char* where) const {
     if (max_iterations <= 0)

@@ -1,11 +1,11 @@
 // mlcsc: ISTA and FISTA for the Lasso, written once over the operator concept.
 //
-//   ISTA  (Daubechies, Defrise, De Mol 2004):  G_k = S_{lambda/L}(G_{k-1} - (1/L) D^T(D G_{k-1} - y))
-//   FISTA (Beck & Teboulle, SIAM J. Imaging Sci. 2009):
+//   ISTA  (Daubechies, Defrise, De Mol 2004):  G_k = S_{lambda/L}(G_{k-1} - (1/L) D^T(D G_{k-1} -
+//   y)) FISTA (Beck & Teboulle, SIAM J. Imaging Sci. 2009):
 //         G_k = S_{lambda/L}(Z_k - (1/L) D^T(D Z_k - y)),  t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2,
 //         Z_{k+1} = G_k + ((t_k - 1) / t_{k+1}) (G_k - G_{k-1}),
-//   with the gradient restart of O'Donoghue & Candes (2015): t <- 1, Z <- G whenever
-//   <Z_k - G_k, G_k - G_{k-1}> > 0.
+//   optionally (LassoParams::adaptive_restart) with the gradient restart of O'Donoghue & Candes
+//   (2015): t <- 1, Z <- G whenever <Z_k - G_k, G_k - G_{k-1}> > 0.
 // L = ||D||_2^2. Shrinkage, momentum, the stopping test and the restart test are fused into one
 // pass over the codes; the only other work per iteration is one synthesis and one analysis (or,
 // for a dense dictionary with m < 2n, one product with the Gram matrix D^T D).
@@ -74,8 +74,8 @@ StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar 
                   Gr.row(o).segment(i0, len).transpose().array(), t, thr(o), step, beta, kind, s);
       } else {
         fused_run(Z.col(o).segment(i0, len).array(), G.col(o).segment(i0, len).array(),
-                  Gr.col(o).segment(i0, len).array(), t, thr.segment(i0, len).array(), step,
-                  beta, kind, s);
+                  Gr.col(o).segment(i0, len).array(), t, thr.segment(i0, len).array(), step, beta,
+                  kind, s);
       }
     }
     change += s.change;
