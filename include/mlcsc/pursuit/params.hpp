@@ -31,9 +31,10 @@ struct LassoParams {
   // --- mlcsc extensions ---
   /// One lambda per atom (per row of the code: atom or filter); empty means `lambda` for all.
   Vector<Scalar> lambdas;
-  /// FISTA: restart the momentum when it points uphill (O'Donoghue & Candes 2015). Off by
-  /// default: on coherent patch dictionaries it took more iterations than the textbook sequence.
-  bool adaptive_restart = false;
+  /// FISTA: restart the momentum when it points uphill (O'Donoghue & Candes 2015). It damps
+  /// FISTA's oscillation, so the step-difference stopping rule is not met at a turning point;
+  /// on coherent patch dictionaries it can take more iterations than the textbook sequence.
+  bool adaptive_restart = true;
 
   /// Throws std::invalid_argument naming the offending field. `code_rows` is the number of
   /// atoms (filters) the per-atom `lambdas` must match.
