@@ -3,7 +3,9 @@
 // kept on in this file), and a counting operator new checks that analyze / synthesize make no
 // heap allocation at all per call once their per-thread buffers have grown (the guard does not see
 // std::vector).
+#ifndef EIGEN_RUNTIME_NO_MALLOC
 #define EIGEN_RUNTIME_NO_MALLOC
+#endif
 #undef NDEBUG
 
 #include <atomic>
@@ -16,6 +18,12 @@ namespace {
 std::atomic<long> g_news{0};
 }
 
+// AddressSanitizer brings its own operator new; replacing it there mixes the two allocators, so
+// the counting check runs in the builds without ASan only.
+#if defined(__SANITIZE_ADDRESS__)
+#define MLCSC_COUNT_NEW 0
+#else
+#define MLCSC_COUNT_NEW 1
 void* operator new(std::size_t n) {
   g_news.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -27,6 +35,7 @@ void operator delete(void* p) noexcept {
 void operator delete(void* p, std::size_t) noexcept {
   std::free(p);
 }
+#endif
 
 using mlcsc::Boundary;
 using mlcsc::ConvDictionary;
@@ -79,6 +88,6 @@ TEMPLATE_TEST_CASE("conv analyze / synthesize make no heap allocation per call",
       D.synthesize(g, x);
     }
     Eigen::internal::set_is_malloc_allowed(true);
-    CHECK(g_news.load() == before);
+    if (MLCSC_COUNT_NEW) CHECK(g_news.load() == before);
   }
 }

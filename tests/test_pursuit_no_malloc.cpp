@@ -6,7 +6,9 @@
 //
 // The problems are small enough that Eigen's GEMM keeps its packing buffers on the stack
 // (EIGEN_STACK_ALLOCATION_LIMIT) and does not split the product across threads.
+#ifndef EIGEN_RUNTIME_NO_MALLOC
 #define EIGEN_RUNTIME_NO_MALLOC
+#endif
 #include <stdexcept>
 #include <string>
 
