@@ -290,8 +290,116 @@ TEMPLATE_TEST_CASE("ml_ista: objective non-increasing; ml_fista beats the forwar
   pf.max_iterations = 300;
   const auto F = net.ml_fista(Y, pf);
   REQUIRE(double(F[1].objective) < forward);
-  // and ML-FISTA reaches at least ML-ISTA's level in the same iterations
-  REQUIRE(double(F[1].objective) <= double(R[1].objective) * (1 + 1e-3) + 1e-6);
+  // ML-ISTA and ML-FISTA share their fixed point G* (epsilon-optimal, not the ML-BP minimizer:
+  // ML-ISTA's objective can pass below F(G*) on the way). ML-FISTA is closer to G* after the
+  // same 300 iterations, with and without restart (measured on 40 random problems: 10x to 1e6x
+  // closer at 300 iterations, never less than 2x at 50).
+  mlcsc::MLBPParams<S> ps = pf;
+  ps.max_iterations = 200000;
+  ps.tolerance = S(sizeof(S) == 4 ? 1e-7 : 1e-13);
+  const Mat<S> star = net.ml_fista(Y, ps)[1].code;
+  const double dist_ista = (R[1].code - star).norm();
+  for (bool restart : {true, false}) {
+    pf.adaptive_restart = restart;
+    const double dist_fista = (net.ml_fista(Y, pf)[1].code - star).norm();
+    INFO("restart " << restart << ": |G_fista - G*| = " << dist_fista
+                    << ", |G_ista - G*| = " << dist_ista);
+    REQUIRE(dist_fista <= 0.5 * dist_ista + 1e-5);
+  }
+}
+
+// An independent reference for the ML-BP problem (see MLBPParams): ADMM on
+//   min_x 0.5||y - A x||^2 + sum_i lambda_i ||A_i x||_1,  A = D_1..D_L, A_i = D_{i+1}..D_L (A_L =
+//   I),
+// with the splits w_i = A_i x (Boyd et al. 2011, Sec. 6.4), run far past convergence in double.
+static double mlbp_reference(const std::vector<Mat<double>>& D, const mlcsc::Vector<double>& y,
+                             const std::vector<double>& lambda) {
+  const size_t L = D.size();
+  std::vector<Mat<double>> Ai(L);
+  Ai[L - 1] = Mat<double>::Identity(D[L - 1].cols(), D[L - 1].cols());
+  for (size_t i = L - 1; i >= 1; --i) Ai[i - 1] = D[i] * Ai[i];
+  const Mat<double> A = D[0] * Ai[0];
+  const double r = 1.0;
+  Mat<double> H = A.transpose() * A;
+  for (size_t i = 0; i < L; ++i) H += r * Ai[i].transpose() * Ai[i];
+  const Eigen::LLT<Mat<double>> llt(H);
+  mlcsc::Vector<double> x = mlcsc::Vector<double>::Zero(A.cols());
+  std::vector<mlcsc::Vector<double>> w(L), u(L);
+  for (size_t i = 0; i < L; ++i) w[i] = u[i] = mlcsc::Vector<double>::Zero(Ai[i].rows());
+  auto soft = [](const mlcsc::Vector<double>& v, double t) {
+    return mlcsc::Vector<double>(
+        v.unaryExpr([t](double a) { return a > t ? a - t : (a < -t ? a + t : 0.0); }));
+  };
+  for (int it = 0; it < 20000; ++it) {
+    mlcsc::Vector<double> rhs = A.transpose() * y;
+    for (size_t i = 0; i < L; ++i) rhs += r * Ai[i].transpose() * (w[i] - u[i]);
+    x = llt.solve(rhs);
+    for (size_t i = 0; i < L; ++i) {
+      const mlcsc::Vector<double> ax = Ai[i] * x;
+      w[i] = soft(ax + u[i], lambda[i] / r);
+      u[i] += ax - w[i];
+    }
+  }
+  double f = 0.5 * (y - A * x).squaredNorm();
+  for (size_t i = 0; i < L; ++i) f += lambda[i] * (Ai[i] * x).lpNorm<1>();
+  return f;
+}
+
+TEST_CASE("ml_ista / ml_fista reach the ML-BP optimum of an independent ADMM solve",
+          "[multilayer]") {
+  // ML-ISTA handles the penalties of the layers above through their gradient mapping with step
+  // rho_1..rho_{i-1}, so its fixed points are optimal up to a bias that vanishes with rho_1
+  // (Sulam et al. 2019: epsilon-optimal points). Measured on random problems: relative gap
+  // 1e-2 .. 3e-2 at rho_1 = 1/L_1 and 2.7e-3 .. 3.3e-3 at rho_1 = 0.1/L_1. Tolerances: 6e-2 and
+  // 1e-2. (Thresholding layer i at rho_i lambda_i instead of rho_1..rho_i lambda_i, as the code
+  // once did, ends at a gap of 16% or more, worse than the zero code.)
+  const Index depth = mlcsc_test::uniform_int(2, 3);
+  const Index n = mlcsc_test::uniform_int(16, 31);
+  std::vector<Index> m{mlcsc_test::uniform_int(25, 45), mlcsc_test::uniform_int(15, 35),
+                       mlcsc_test::uniform_int(11, 25)};
+  INFO("depth " << depth << ", n " << n << ", m " << m[0] << " " << m[1] << " " << m[2]);
+  std::vector<Mat<double>> D;
+  mlcsc::MultiLayer<mlcsc::Dictionary<double>> net;
+  std::vector<double> Lip;
+  for (Index l = 0; l < depth; ++l) {
+    auto Dl = mlcsc_test::random_dictionary<double>(l == 0 ? n : m[size_t(l - 1)], m[size_t(l)]);
+    D.push_back(Dl.matrix());
+    Lip.push_back(double(Dl.lipschitz()));
+    net.add_layer(Dl, 0.0);
+  }
+  const mlcsc::Vector<double> y = mlcsc_test::randn<double>(n, 1);
+  // lambdas at a fraction of each layer's critical value, so that the optimum is not zero
+  std::vector<double> lambda;
+  Mat<double> Aty = D[0].transpose() * y;
+  for (Index l = 0; l < depth; ++l) {
+    if (l > 0) Aty = D[size_t(l)].transpose() * Aty;
+    lambda.push_back(0.15 * Aty.cwiseAbs().maxCoeff() / double(depth));
+  }
+  const double ref = mlbp_reference(D, y, lambda);
+  REQUIRE(ref < 0.5 * y.squaredNorm() * (1 - 1e-3));  // a non-trivial optimum
+
+  mlcsc::MLBPParams<double> p;
+  p.layers.resize(size_t(depth));
+  for (Index l = 0; l < depth; ++l) p.layers[size_t(l)].lambda = lambda[size_t(l)];
+  p.max_iterations = 200000;
+  p.tolerance = 1e-12;
+  for (double s1 : {1.0, 0.1}) {
+    p.steps.clear();
+    for (Index l = 0; l < depth; ++l) p.steps.push_back((l == 0 ? s1 : 1.0) / Lip[size_t(l)]);
+    for (bool fista : {false, true}) {
+      const auto R = fista ? net.ml_fista(y, p) : net.ml_ista(y, p);
+      INFO("rho_1 = " << s1 << " / L_1, " << (fista ? "ML-FISTA" : "ML-ISTA") << ", iterations "
+                      << R.back().iterations << ", objective " << R.back().objective
+                      << ", reference " << ref);
+      // at rho_1 = 0.1 / L_1 a 3-layer problem moves in steps of 0.1 / (L_1 L_2 L_3) and may
+      // use all 200,000 iterations without meeting the 1e-12 tolerance, and ML-FISTA's momentum
+      // can keep its iterates moving at that level (seen once in 40 seeds); the gap holds
+      if (s1 == 1.0 && !fista) REQUIRE(R.back().converged);
+      const double gap = double(R.back().objective) / ref - 1;
+      REQUIRE(gap >= -1e-9);  // the reference is optimal
+      REQUIRE(gap <= (s1 == 1.0 ? 6e-2 : 1e-2));
+    }
+  }
 }
 
 TEST_CASE("ml_fista converges and reports it", "[multilayer]") {

@@ -132,8 +132,9 @@ def main():
     print(f"speedup (1 thread, best of {args.repeats} each, alternated): {t_sk / t_mc:.1f}x")
     print(f"relative objective difference (mlcsc - sklearn) / sklearn: {rel:.3e}  "
           f"-> mlcsc <= sklearn x (1 + 1e-6): {'yes' if F_mc <= F_sk * (1 + 1e-6) else 'NO'}")
-    print(f"FISTA iterations to reach sklearn's objective x (1 + 1e-6): adaptive restart "
-          f"{int(mc['fista_restart_iterations'])}, textbook {int(mc['fista_textbook_iterations'])}")
+    print(f"FISTA iterations to reach sklearn's objective x (1 + 1e-6): mlcsc's default "
+          f"{int(mc['fista_default_iterations'])}, textbook {int(mc['fista_textbook_iterations'])}"
+          f", with adaptive restart {int(mc['fista_restart_iterations'])}")
     print(f"all runs [s]: sklearn {', '.join(f'{t:.3f}' for t in sk_times)}; "
           f"mlcsc {', '.join(f'{t:.3f}' for t in mc_times)}")
 

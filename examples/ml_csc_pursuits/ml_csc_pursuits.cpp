@@ -74,8 +74,8 @@ void nonzero_range(const Maps& g, double& lo, double& hi) {
 
 bool g_nonneg = false;
 double g_fill = 0.015;
-double g_inter = 0.0;
-double g_mlf = 0.25;
+double g_inter = 1.0;  // ML-FISTA's lambda_i on intermediate layers, x the layered lambda
+double g_mlf = 1.0;    // and on the deepest layer
 
 mlcsc::synthetic::ConvSpec<S> model_spec(int depth, double ratio) {
   mlcsc::synthetic::ConvSpec<S> spec;
@@ -132,6 +132,8 @@ int main(int argc, char** argv) {
       g_inter = std::atof(argv[++i]);
     else if (a == "--fill" && i + 1 < argc)
       g_fill = std::atof(argv[++i]);
+    else if (a == "--mlf" && i + 1 < argc)
+      g_mlf = std::atof(argv[++i]);
     else {
       std::fprintf(stderr,
                    "usage: %s [--out DIR] [--trials N] [--lambda-c C] [--lambda-0 L0] [--relu]\n",

@@ -46,10 +46,16 @@ struct MLBPParams {
   /// One entry per layer: its `lambda` (or per-atom `lambdas`) and `nonnegative` are used; the
   /// other fields (iterations, tolerance, method, callback) are ignored here.
   std::vector<LassoParams<Scalar>> layers;
-  int max_iterations = 500;         ///< > 0, outer iterations
-  Scalar tolerance = Scalar(1e-6);  ///< stop when ||G_L^k - G_L^{k-1}|| <= tol max(1, ||G_L^k||)
+  int max_iterations = 500;  ///< > 0, outer iterations
+  /// Stop when ||G_L^k - G_L^{k-1}|| <= tol max(1, ||G_L^k||) and the same holds for the
+  /// residual ||G_L^k - Z^k|| of the point Z^k the iteration started from (ML-FISTA's momentum
+  /// point; Gamma_L^{k-1} for ML-ISTA, where the two tests coincide).
+  Scalar tolerance = Scalar(1e-6);
   /// Step sizes rho_i, one per layer (> 0); empty: rho_i = 1 / ||D_i||_2^2.
   std::vector<Scalar> steps;
+  /// ML-FISTA: the gradient restart of O'Donoghue & Candes (2015) on Gamma_L (t <- 1, no
+  /// extrapolation, when <Z - Gamma_L^{k+1}, Gamma_L^{k+1} - Gamma_L^k> > 0).
+  bool adaptive_restart = true;
   /// Called every iteration with the ML-BP objective of the current Gamma_L (costs one extra
   /// backward pass); returning false stops.
   std::function<bool(int iteration, Scalar objective)> callback;
@@ -192,9 +198,16 @@ class MultiLayer {
   /// \brief ML-ISTA (Sulam, Aberdam, Beck, Elad, TPAMI 2019, arXiv 1806.00701) for the ML-BP
   /// problem of MLBPParams, from \f$ \Gamma_L^0 = 0 \f$. One iteration:
   ///   backward \f$ \hat\Gamma_L = \Gamma_L^k \f$, \f$ \hat\Gamma_i = D_{i+1}\hat\Gamma_{i+1} \f$;
-  ///   forward \f$ \Gamma_0 = Y \f$, \f$ \Gamma_i = S_{\rho_i\lambda_i}(\hat\Gamma_i -
+  ///   forward \f$ \Gamma_0 = Y \f$, \f$ \Gamma_i = S_{\tau_i\lambda_i}(\hat\Gamma_i -
   ///   \rho_i D_i^T(D_i\hat\Gamma_i - \Gamma_{i-1})) \f$, i = 1..L;  \f$ \Gamma_L^{k+1} = \Gamma_L
-  ///   \f$. (The first iteration is layered thresholding with weights rho_i D_i.)
+  ///   \f$, with \f$ \tau_i = \rho_1\cdots\rho_i \f$.
+  /// Why tau_i: the residual \f$ D_i\hat\Gamma_i - \Gamma_{i-1} \f$ is
+  /// \f$ \rho_1\cdots\rho_{i-1} \f$ times the gradient mapping of the layers above (the
+  /// Moreau-envelope view of Sulam et al.), so layer i takes a proximal-gradient step of size
+  /// tau_i and its fixed points weigh lambda_i correctly. They are epsilon-optimal for ML-BP,
+  /// with a gap that shrinks with rho_1 (measured: 1-3% relative at rho_1 = 1/L_1, 0.3% at
+  /// 0.1/L_1; see the tests). The first iteration is the forward pass scaled by tau_i:
+  /// \f$ \Gamma_i = \tau_i S_{\lambda_i}(D_i^T S_{\lambda_{i-1}}(\cdots)) \f$.
   /// Returns one result per layer: element L-1 holds \f$ \Gamma_L \f$, element i < L-1 the
   /// propagated code \f$ D_{i+2}\cdots D_L\Gamma_L \f$ (0-based i); all carry the same
   /// iterations, convergence and objective, the ML-BP objective
@@ -349,6 +362,12 @@ class MultiLayer {
       lam[i] = p.layers[i].lambda_vector(layers_[i]->code_rows());
       kind[i] = p.layers[i].nonnegative ? Shrinkage::NonnegSoft : Shrinkage::Soft;
     }
+    // Thresholds tau_i = rho_1 ... rho_i (times lambda_i): the residual D_i hat_i - Gamma_{i-1}
+    // that layer i sees is rho_1 ... rho_{i-1} times the gradient mapping of the layers above, so
+    // layer i takes a proximal step of size tau_i on its penalty. A threshold rho_i lambda_i
+    // would weigh lambda_i by 1 / (rho_1 ... rho_{i-1}) at the fixed points.
+    std::vector<Scalar> tau(L);
+    for (size_t i = 0; i < L; ++i) tau[i] = (i == 0 ? Scalar(1) : tau[i - 1]) * rho[i];
     Code cur = hat[L - 1], prev = hat[L - 1];  // Gamma_L^k, Gamma_L^{k-1} (zero)
 
     auto objective = [&](const Code& gL) -> double {
@@ -365,18 +384,19 @@ class MultiLayer {
     int iterations = 0;
     bool converged = false;
     double t = 1;
+    bool restart_next = false;
     {
       internal::NoMallocScope guard;
       for (int k = 1; k <= p.max_iterations; ++k) {
         // the point: Gamma_L^k (ISTA) or the momentum point (FISTA)
-        double t_next = 1;
-        if (fista) {
-          t_next = 0.5 * (1 + std::sqrt(1 + 4 * t * t));
+        if (fista && !restart_next) {
+          const double t_next = 0.5 * (1 + std::sqrt(1 + 4 * t * t));
           const Scalar beta = Scalar((t - 1) / t_next);
           values(hat[L - 1]) = values(cur) + beta * (values(cur) - values(prev));
           t = t_next;
         } else {
           values(hat[L - 1]) = values(cur);
+          t = 1;
         }
         // backward: hat_i = D_{i+1} hat_{i+1}
         for (size_t i = L - 1; i >= 1; --i) layers_[i]->synthesize(hat[i], hat[i - 1]);
@@ -386,20 +406,26 @@ class MultiLayer {
         values(res0) -= values(ys);
         layers_[0]->analyze(res0, grad[0]);
         internal::shrink_rows(values(fwd[0]), values(hat[0]) - rho[0] * values(grad[0]), lam[0],
-                              rho[0], kind[0]);
+                              tau[0], kind[0]);
         for (size_t i = 1; i < L; ++i) {
           values(hat[i - 1]) -= values(fwd[i - 1]);  // residual D_i hat_i - Gamma_{i-1}
           layers_[i]->analyze(hat[i - 1], grad[i]);
           internal::shrink_rows(values(fwd[i]), values(hat[i]) - rho[i] * values(grad[i]), lam[i],
-                                rho[i], kind[i]);
+                                tau[i], kind[i]);
         }
         // Gamma_L^{k+1} = fwd[L-1]; rotate prev <- cur <- new without copies
         std::swap(prev, cur);
         std::swap(cur, fwd[L - 1]);
         const double change = double((values(cur) - values(prev)).squaredNorm());
+        const double residual = double((values(cur) - values(hat[L - 1])).squaredNorm());
         const double norm = double(values(cur).squaredNorm());
+        restart_next = fista && p.adaptive_restart &&
+                       double(((values(hat[L - 1]) - values(cur)).array() *
+                               (values(cur) - values(prev)).array())
+                                  .sum()) > 0;
         iterations = k;
-        converged = std::sqrt(change) <= double(p.tolerance) * std::max(1.0, std::sqrt(norm));
+        const double bound = double(p.tolerance) * std::max(1.0, std::sqrt(norm));
+        converged = std::sqrt(change) <= bound && std::sqrt(residual) <= bound;
         bool stop = converged;
         if (p.callback && !p.callback(k, Scalar(objective(cur)))) stop = true;
         if (stop) break;

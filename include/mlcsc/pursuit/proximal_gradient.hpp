@@ -5,7 +5,8 @@
 //         G_k = S_{lambda/L}(Z_k - (1/L) D^T(D Z_k - y)),  t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2,
 //         Z_{k+1} = G_k + ((t_k - 1) / t_{k+1}) (G_k - G_{k-1}),
 //   optionally (LassoParams::adaptive_restart) with the gradient restart of O'Donoghue & Candes
-//   (2015): t <- 1, Z <- G whenever <Z_k - G_k, G_k - G_{k-1}> > 0.
+//   (2015): t <- 1, Z <- G whenever <Z_k - G_k, G_k - G_{k-1}> > 0, decided per signal for a
+//   dense batch (each column is its own problem, with its own t) and per solve for feature maps.
 // L = ||D||_2^2. Shrinkage, momentum, the stopping test and the restart test are fused into one
 // pass over the codes; the only other work per iteration is one synthesis and one analysis (or,
 // for a dense dictionary with m < 2n, one product with the Gram matrix D^T D).
@@ -32,9 +33,10 @@ struct is_dense_dictionary<Dictionary<S>> : std::true_type {};
 
 /// Sums gathered by the fused pass.
 struct StepStats {
-  double change = 0;   // ||G_k - G_{k-1}||^2
-  double norm = 0;     // ||G_k||^2
-  double restart = 0;  // <Z_k - G_k, G_k - G_{k-1}>
+  double change = 0;    // ||G_k - G_{k-1}||^2
+  double norm = 0;      // ||G_k||^2
+  double restart = 0;   // <Z_k - G_k, G_k - G_{k-1}>
+  double residual = 0;  // ||Z_k - G_k||^2: (step x the gradient mapping at Z_k)^2
 };
 
 // One contiguous run of coefficients: t = S_b(z - step gr); gather the sums; z = t + beta (t - g);
@@ -44,26 +46,54 @@ inline void fused_run(ZS z, GS g, const RS& gr, TS t, const B& b, Scalar step, S
                       Shrinkage kind, StepStats& s) {
   shrink_into(t, z - step * gr, b, kind);
   s.restart += double(((z - t) * (t - g)).sum());
+  s.residual += double((z - t).square().sum());
   s.change += double((t - g).square().sum());
   s.norm += double(t.square().sum());
   z = t + beta * (t - g);
   g = t;
 }
 
-/// The fused proximal-gradient pass over whole codes (values matrices of either storage order).
-/// thr holds one threshold per row (atom or channel).
+/// FISTA's momentum state. Column-major codes (a dense batch: one signal per column) carry one
+/// t per signal, so each signal restarts on its own; row-major codes (feature maps: one signal)
+/// carry a single t.
+struct Momentum {
+  bool fista = false;
+  bool restart = false;
+  Eigen::VectorXd t;  // t_k per momentum group (all 1 at the start)
+};
+
+/// t_{k+1} = (1 + sqrt(1 + 4 t_k^2)) / 2 and the extrapolation weight (t_k - 1) / t_{k+1}.
+inline double fista_next_t(double t) {
+  return 0.5 * (1 + std::sqrt(1 + 4 * t * t));
+}
+
+/// The fused proximal-gradient pass over whole codes (values matrices of either storage order):
+/// G' = S_thr(Z - step Gr), then Z = G' + beta (G' - G) with FISTA's beta, or Z = G' where the
+/// gradient restart test <Z - G', G' - G> > 0 fires (O'Donoghue & Candes 2015), per momentum
+/// group; t advances accordingly. thr holds one threshold per row (atom or channel).
 template <class M, class Scalar>
-StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar step, Scalar beta,
-                     Shrinkage kind) {
+StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar step,
+                     Shrinkage kind, Momentum& mom) {
   constexpr Index chunk = 256;
   using Tmp = Eigen::Array<Scalar, chunk, 1>;
-  double change = 0, norm = 0, restart = 0;
+  double change = 0, norm = 0, restart = 0, residual = 0;
   const Index outer = M::IsRowMajor ? G.rows() : G.cols();
   const Index inner = M::IsRowMajor ? G.cols() : G.rows();
-#pragma omp parallel for reduction(+ : change, norm, restart) schedule(static) if (G.size() >= 65536)
+  const bool per_column = !M::IsRowMajor && mom.fista;
+  // one group (row-major codes or ISTA): beta from the single t
+  const double t0 = mom.fista ? mom.t(0) : 1.0;
+  const double t0_next = mom.fista ? fista_next_t(t0) : 1.0;
+  const Scalar beta0 = Scalar((t0 - 1) / t0_next);
+#pragma omp parallel for reduction(+ : change, norm, restart, residual) schedule(static) if (G.size() >= 65536)
   for (Index o = 0; o < outer; ++o) {
     Tmp tmp;
     StepStats s;
+    double t_next = 1;
+    Scalar beta = beta0;
+    if (per_column) {
+      t_next = fista_next_t(mom.t(o));
+      beta = Scalar((mom.t(o) - 1) / t_next);
+    }
     for (Index i0 = 0; i0 < inner; i0 += chunk) {
       const Index len = std::min(chunk, inner - i0);
       auto t = tmp.head(len);
@@ -78,11 +108,28 @@ StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar 
                   kind, s);
       }
     }
+    if (per_column) {
+      if (mom.restart && s.restart > 0) {
+        if constexpr (!M::IsRowMajor) Z.col(o) = G.col(o);
+        mom.t(o) = 1;
+      } else {
+        mom.t(o) = t_next;
+      }
+    }
     change += s.change;
     norm += s.norm;
     restart += s.restart;
+    residual += s.residual;
   }
-  return StepStats{change, norm, restart};
+  if (mom.fista && !per_column) {
+    if (mom.restart && restart > 0) {
+      Z = G;
+      mom.t(0) = 1;
+    } else {
+      mom.t(0) = t0_next;
+    }
+  }
+  return StepStats{change, norm, restart, residual};
 }
 
 /// The weighted l1 norm sum_r lambda_r ||row r||_1 of a values matrix.
@@ -163,25 +210,28 @@ PursuitResult<typename Op::Code, typename Op::Scalar> proximal_gradient(
   Code Gr = D.code_like(y);
   LassoGradient<Op, SignalView> grad(D, y, G);
 
-  double t = 1;
+  Momentum mom;
+  mom.fista = fista;
+  mom.restart = fista && p.adaptive_restart;
+  {
+    using Values = std::decay_t<decltype(values(G))>;
+    const Index groups = (fista && !Values::IsRowMajor) ? values(G).cols() : 1;
+    mom.t = Eigen::VectorXd::Ones(groups);
+  }
   bool stop = false;
   {
     NoMallocScope guard;
     for (int k = 1; k <= p.max_iterations && !stop; ++k) {
       grad(Z, Gr);
-      const double t_next = fista ? 0.5 * (1 + std::sqrt(1 + 4 * t * t)) : 1;
-      const Scalar beta = fista ? Scalar((t - 1) / t_next) : Scalar(0);
-      const StepStats s = fused_step(values(Z), values(G), values(Gr), thr, step, beta, kind);
-      if (fista) {
-        if (p.adaptive_restart && s.restart > 0) {
-          t = 1;
-          values(Z) = values(G);
-        } else {
-          t = t_next;
-        }
-      }
+      const StepStats s = fused_step(values(Z), values(G), values(Gr), thr, step, kind, mom);
       res.iterations = k;
-      res.converged = std::sqrt(s.change) <= double(p.tolerance) * std::max(1.0, std::sqrt(s.norm));
+      // The contract's rule on the step, ||G_k - G_{k-1}|| <= tol max(1, ||G_k||), and the same
+      // bound on the proximal-gradient residual ||G_k - Z_k|| (= (1/L) x the gradient mapping at
+      // Z_k, zero only at a minimizer). For ISTA (Z_k = G_{k-1}) the two are the same; for FISTA
+      // the second keeps the rule from firing where the momentum turns (a small step at a point
+      // that is still far from the optimum).
+      const double bound = double(p.tolerance) * std::max(1.0, std::sqrt(s.norm));
+      res.converged = std::sqrt(s.change) <= bound && std::sqrt(s.residual) <= bound;
       if (p.callback && !p.callback(k, Scalar(grad.objective(G, lambdas)))) stop = true;
       if (res.converged) stop = true;
     }
