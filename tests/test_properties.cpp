@@ -197,12 +197,6 @@ TEST_CASE("float and double solve the same problems alike", "[property][precisio
 #include <omp.h>
 
 TEST_CASE("OpenMP threads do not change the results", "[property][threads]") {
-#ifdef EIGEN_RUNTIME_NO_MALLOC
-  // Eigen's OpenMP-parallel GEMM allocates its per-thread blocking inside every product, which
-  // the malloc guard reports; the solvers' own loops are allocation-free on one thread.
-  WARN("skipped: Eigen's parallel GEMM allocates under EIGEN_RUNTIME_NO_MALLOC");
-  return;
-#endif
   // Coordinate descent splits the batch over threads (each signal is solved alone: identical);
   // FISTA's fused pass sums its statistics per thread (rounding may differ in the last bits of
   // the stopping test only, so the codes agree to rounding).

@@ -4,13 +4,58 @@
 // allocation inside a loop fails the test: as an exception on the calling thread, or (inside an
 // OpenMP region, where exceptions cannot escape) by terminating the test.
 //
-// The problems are small enough that Eigen's GEMM keeps its packing buffers on the stack
-// (EIGEN_STACK_ALLOCATION_LIMIT) and does not split the product across threads.
+// Small problems exercise every code path; one problem at the scale of bench_dense (64 x 256,
+// thousands of signals, where a plain Eigen product takes its packing buffers from the heap and,
+// with OpenMP, splits itself across threads) checks the products of internal/gemm.hpp, on one and
+// two OpenMP threads. A counting operator new checks that a warm Dictionary::analyze/synthesize
+// makes no heap allocation at all (outside Eigen's allocator too).
 #ifndef EIGEN_RUNTIME_NO_MALLOC
 #define EIGEN_RUNTIME_NO_MALLOC
 #endif
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <stdexcept>
 #include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace {
+std::atomic<long> g_news{0};
+}
+
+// AddressSanitizer brings its own operator new; replacing it there mixes the two allocators, so
+// the counting check runs in the builds without ASan only.
+#if defined(__SANITIZE_ADDRESS__)
+#define MLCSC_COUNT_NEW 0
+#else
+#define MLCSC_COUNT_NEW 1
+void* operator new(std::size_t n) {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t al = std::size_t(a);
+  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+#endif
 
 namespace mlcsc_test {
 struct EigenAssertion : std::logic_error {
@@ -104,4 +149,51 @@ TEMPLATE_TEST_CASE("the pursuits do not allocate inside their loops", "[no-mallo
   REQUIRE_NOTHROW(res = mlcsc::basis_pursuit(D, Y, bp));
   REQUIRE(res.iterations >= 10);  // the loop, including a residual-balancing step, ran
   REQUIRE(Eigen::internal::is_malloc_allowed());
+}
+
+TEMPLATE_TEST_CASE("no allocation at the benchmark's scale, on 1 and 2 OpenMP threads",
+                   "[no-malloc]", float, double) {
+  using Scalar = TestType;
+  const Index n = 64, m = GENERATE(Index(256), Index(100)), B = 3001;  // m = 100 < 2n: Gram path
+  const auto D = mlcsc_test::random_dictionary<Scalar>(n, m);
+  const mlcsc::Matrix<Scalar> Y = mlcsc_test::randn<Scalar>(n, B);
+  for (int threads : {1, 2}) {
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    CAPTURE(m, threads);
+    for (Method method : {Method::FISTA, Method::ISTA, Method::CoordinateDescent}) {
+      mlcsc::LassoParams<Scalar> p;
+      p.method = method;
+      p.lambda = Scalar(0.5);
+      p.max_iterations = 4;
+      REQUIRE_NOTHROW(mlcsc::lasso(D, Y, p));
+      REQUIRE(Eigen::internal::is_malloc_allowed());
+    }
+    mlcsc::BasisPursuitParams<Scalar> bp;
+    bp.max_iterations = 3;
+    REQUIRE_NOTHROW(mlcsc::basis_pursuit(D, Y, bp));
+    mlcsc::OmpParams<Scalar> op;
+    op.max_atoms = 3;
+    REQUIRE_NOTHROW(mlcsc::omp(D, Y, op));
+    REQUIRE(Eigen::internal::is_malloc_allowed());
+
+    // warm products: no heap allocation at all per call
+    mlcsc::Matrix<Scalar> G(m, B), X(n, B);
+    D.analyze(Y, G);
+    D.synthesize(G, X);
+    const long before = g_news.load();
+    for (int it = 0; it < 3; ++it) {
+      D.analyze(Y, G);
+      D.synthesize(G, X);
+    }
+    if (MLCSC_COUNT_NEW) CHECK(g_news.load() == before);
+    // and they are the products
+    const Eigen::MatrixXd Gd =
+        D.matrix().template cast<double>().transpose() * Y.template cast<double>();
+    CHECK((G.template cast<double>() - Gd).norm() <= 1e-4 * Gd.norm());
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(1);
+#endif
 }

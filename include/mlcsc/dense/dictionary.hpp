@@ -11,6 +11,7 @@
 #include "../core/errors.hpp"
 #include "../core/fwd.hpp"
 #include "../core/operator.hpp"
+#include "../internal/gemm.hpp"
 
 namespace mlcsc {
 
@@ -31,7 +32,8 @@ class Dictionary {
 
   /// Takes a copy of `atoms` (n x m). Throws std::invalid_argument if it is empty or not finite.
   template <class Derived>
-  explicit Dictionary(const Eigen::MatrixBase<Derived>& atoms) : atoms_(atoms.template cast<Scalar>()) {
+  explicit Dictionary(const Eigen::MatrixBase<Derived>& atoms)
+      : atoms_(atoms.template cast<Scalar>()) {
     if (atoms_.rows() == 0 || atoms_.cols() == 0)
       internal::throw_invalid("Dictionary: 'atoms' must be non-empty, got ",
                               internal::shape(atoms_.rows(), atoms_.cols()));
@@ -50,8 +52,8 @@ class Dictionary {
       const Scalar nrm = atoms_.col(j).norm();
       if (!(nrm > Scalar(0)) || !std::isfinite(double(nrm)))
         internal::throw_invalid("Dictionary::normalize: atom ", j, " of 'atoms' (",
-                                internal::shape(atoms_.rows(), atoms_.cols()),
-                                ") has norm ", nrm, " and cannot be normalized");
+                                internal::shape(atoms_.rows(), atoms_.cols()), ") has norm ", nrm,
+                                " and cannot be normalized");
     }
     atoms_.colwise().normalize();
     update_lipschitz();
@@ -65,17 +67,19 @@ class Dictionary {
 
   void check_signal(const SignalView& y, const char* where, const char* name) const {
     if (y.rows() != signal_size() || y.cols() == 0)
-      internal::throw_invalid(where, ": '", name, "' must have ", signal_size(),
-                              " rows (the dictionary is ", internal::shape(signal_size(), num_atoms()),
-                              ") and at least one column, got ", internal::shape(y.rows(), y.cols()));
+      internal::throw_invalid(
+          where, ": '", name, "' must have ", signal_size(), " rows (the dictionary is ",
+          internal::shape(signal_size(), num_atoms()), ") and at least one column, got ",
+          internal::shape(y.rows(), y.cols()));
     internal::require_finite(y, where, name);
   }
   void check_code(const Eigen::Ref<const Matrix<Scalar>>& g, const char* where,
                   const char* name) const {
     if (g.rows() != num_atoms() || g.cols() == 0)
-      internal::throw_invalid(where, ": '", name, "' must have ", num_atoms(),
-                              " rows (the dictionary is ", internal::shape(signal_size(), num_atoms()),
-                              ") and at least one column, got ", internal::shape(g.rows(), g.cols()));
+      internal::throw_invalid(
+          where, ": '", name, "' must have ", num_atoms(), " rows (the dictionary is ",
+          internal::shape(signal_size(), num_atoms()), ") and at least one column, got ",
+          internal::shape(g.rows(), g.cols()));
     internal::require_finite(g, where, name);
   }
 
@@ -88,13 +92,13 @@ class Dictionary {
   void analyze(const SignalView& x, Code& gamma) const {
     check_out(gamma, num_atoms(), x.cols(), "analyze", "gamma");
     if (x.rows() != signal_size()) check_signal(x, "Dictionary::analyze", "x");
-    gamma.noalias() = atoms_.transpose() * x;
+    internal::gemm<Scalar>(atoms_, true, x, gamma);  // no allocation once warm (internal/gemm.hpp)
   }
   /// x = D gamma (gamma: m x B, x: n x B, sized by the caller).
   void synthesize(const Eigen::Ref<const Matrix<Scalar>>& gamma, Signal& x) const {
     check_out(x, signal_size(), gamma.cols(), "synthesize", "x");
     if (gamma.rows() != num_atoms()) check_code(gamma, "Dictionary::synthesize", "gamma");
-    x.noalias() = atoms_ * gamma;
+    internal::gemm<Scalar>(atoms_, false, gamma, x);
   }
   Code analyze(const SignalView& x) const {
     check_signal(x, "Dictionary::analyze", "x");
@@ -136,7 +140,8 @@ class Dictionary {
   void update_lipschitz() {
     const Matrix<double> A = atoms_.template cast<double>();
     const bool tall = A.rows() >= A.cols();
-    const Matrix<double> S = tall ? Matrix<double>(A.transpose() * A) : Matrix<double>(A * A.transpose());
+    const Matrix<double> S =
+        tall ? Matrix<double>(A.transpose() * A) : Matrix<double>(A * A.transpose());
     double L = 0;
     if (S.rows() <= 1024) {
       Eigen::SelfAdjointEigenSolver<Matrix<double>> es(S, Eigen::EigenvaluesOnly);
@@ -147,7 +152,10 @@ class Dictionary {
         w.noalias() = S * v;
         const double Lnew = v.dot(w);
         v = w.normalized();
-        if (std::abs(Lnew - L) <= 1e-12 * Lnew) { L = Lnew; break; }
+        if (std::abs(Lnew - L) <= 1e-12 * Lnew) {
+          L = Lnew;
+          break;
+        }
         L = Lnew;
       }
       L *= 1.0 + 1e-6;  // power iteration approaches from below; a step of 1/L must stay safe

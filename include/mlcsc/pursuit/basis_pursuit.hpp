@@ -13,6 +13,7 @@
 
 #include "../core/shrinkage.hpp"
 #include "../dense/dictionary.hpp"
+#include "../internal/gemm.hpp"
 #include "../internal/no_malloc.hpp"
 #include "params.hpp"
 
@@ -52,10 +53,10 @@ PursuitResult<Matrix<Scalar>, Scalar> basis_pursuit(const Dictionary<Scalar>& D,
     internal::NoMallocScope guard;
     for (int k = 1; k <= p.max_iterations; ++k) {
       v = z - u;
-      t.noalias() = D.matrix() * v;
+      D.synthesize(v, t);
       t -= X;
-      g.noalias() = v;
-      g.noalias() -= P * t;
+      internal::gemm<Scalar>(P, false, t, g);  // g = v - P (D v - x)
+      g = v - g;
       zold = z;
       v = g + u;
       internal::shrink_into(z.array(), v.array(), Scalar(1) / rho, Shrinkage::Soft);

@@ -160,7 +160,7 @@ class LassoGradient {
   void operator()(const Code& Z, Code& Gr) {
     if constexpr (is_dense_dictionary<Op>::value) {
       if (gram_.size() != 0) {
-        Gr.noalias() = gram_ * Z;
+        internal::gemm<Scalar>(gram_, false, Z, Gr);
         Gr -= dty_;
         return;
       }
