@@ -76,6 +76,45 @@ TEMPLATE_TEST_CASE("dense_sample: exact sparsity and noise norm", "[multilayer][
   REQUIRE(net.depth() == 2);
 }
 
+TEMPLATE_TEST_CASE("conv_sample: stripe limits on the propagated codes hold and are reached",
+                   "[multilayer][synthetic]", float, double) {
+  using S = TestType;
+  mlcsc::synthetic::ConvSpec<S> spec;
+  spec.height = mlcsc_test::uniform_int(33, 47);
+  spec.width = mlcsc_test::uniform_int(31, 45);
+  spec.filters = {3, 6, 5};
+  spec.kernel = {5, 3, 3};
+  spec.atom_nnz = {4, 2, 3};
+  spec.stripe_sparsity = 2;
+  spec.layer_stripe_sparsity = {mlcsc_test::uniform_int(6, 12), mlcsc_test::uniform_int(3, 6), 0};
+  spec.seed = mlcsc_test::seed();
+  for (const auto bd : {mlcsc::Boundary::Zero, mlcsc::Boundary::Circular}) {
+    spec.boundary = bd;
+    const auto s = mlcsc::synthetic::conv_sample(spec, S(0));
+    CAPTURE(spec.height, spec.width, spec.layer_stripe_sparsity[0], spec.layer_stripe_sparsity[1]);
+    for (size_t l = 0; l < 3; ++l) {
+      const auto& D = s.dictionaries[l];
+      const Index k = mlcsc::stripe_sparsity(s.codes[l], D.kernel_height(), D.kernel_width(), bd);
+      const Index limit = l == 2 ? spec.stripe_sparsity : spec.layer_stripe_sparsity[l];
+      INFO("layer " << l << ": stripe sparsity " << k << ", limit " << limit);
+      REQUIRE(k <= limit);
+      REQUIRE(k >= 1);
+    }
+    // a limit that the footprint of one deepest nonzero already exceeds (it puts 6 nonzeros in a
+    // stripe of D_1) admits nothing; with a zero boundary a nonzero at the border can still fit
+    if (bd == mlcsc::Boundary::Circular) {
+      auto tight = spec;
+      tight.layer_stripe_sparsity = {1, 0, 0};
+      REQUIRE_THROWS_AS(mlcsc::synthetic::conv_sample(tight, S(0)), std::invalid_argument);
+    }
+  }
+  spec.layer_stripe_sparsity = {4, 4};  // one entry per layer
+  REQUIRE_THROWS_AS(mlcsc::synthetic::conv_sample(spec, S(0)), std::invalid_argument);
+  spec.layer_stripe_sparsity.clear();
+  spec.stripe_sparsity = 0;
+  REQUIRE_THROWS_AS(mlcsc::synthetic::conv_sample(spec, S(0)), std::invalid_argument);
+}
+
 TEST_CASE("synthetic input checks", "[multilayer][synthetic][errors]") {
   mlcsc::synthetic::ConvSpec<double> spec;
   spec.kernel = {5};

@@ -123,3 +123,90 @@ TEST_CASE("multilayer_guarantees on a conv model matches stripe_sparsity and coh
   REQUIRE_THROWS_AS(mlcsc::multilayer_guarantees(net, {s.codes[0]}, 0.01), std::invalid_argument);
   REQUIRE_THROWS_AS(mlcsc::multilayer_guarantees(net, s.codes, -1.0), std::invalid_argument);
 }
+
+TEST_CASE("conv model meeting the guarantees: forward pass and layered Lasso recover supports",
+          "[theory][multilayer][conv]") {
+  // Two circular conv layers built to meet both chain conditions (synthetic.hpp): D_1 has 2
+  // filters 11 x 11 with 9 equal taps, spread so that two atoms share at most one tap (mu_1 =
+  // 1/9); D_2 has 3 filters 3 x 3 over 2 channels with 3 taps (mu_2 = 1/3); Gamma_2 has one
+  // nonzero per stripe, and is placed so that Gamma_1 = D_2 Gamma_2 has at most 3 per stripe of
+  // D_1. Amplitudes in [0.9, 1]; noise of patch norm eps_0 = 0.005. Conditions (JMLR 2017):
+  //   forward pass  3 < 1/2 (1 + 9 * 0.9) - 9 eps_0 / |G_1^max| and 1 < 1/2 (1 + 3 * 0.9) - ...;
+  //   layered Lasso 3 < 1/3 (1 + 9) and 1 < 1/3 (1 + 3).
+  using S = double;
+  mlcsc::synthetic::ConvSpec<S> spec;
+  spec.height = mlcsc_test::uniform_int(40, 52);
+  spec.width = mlcsc_test::uniform_int(40, 52);
+  spec.filters = {2, 3};
+  spec.kernel = {11, 3};
+  spec.atom_nnz = {9, 3};
+  spec.spread = true;
+  spec.max_overlap = 1;
+  spec.nonnegative = true;
+  spec.boundary = mlcsc::Boundary::Circular;
+  spec.stripe_sparsity = 1;
+  spec.layer_stripe_sparsity = {3, 1};
+  spec.min_amplitude = 0.9;
+  spec.max_amplitude = 1.0;
+  spec.seed = mlcsc_test::seed();
+  const double eps0 = 0.005;
+  const auto s = mlcsc::synthetic::conv_sample(spec, eps0);
+  CAPTURE(spec.height, spec.width, spec.seed);
+  const auto probe = mlcsc::synthetic::make_model(s, {0.0, 0.0}, mlcsc::Shrinkage::Hard);
+  const auto rep = mlcsc::multilayer_guarantees(probe, s.codes, eps0);
+  for (int l = 0; l < 2; ++l) {
+    INFO("layer " << l << ": mu " << rep[l].mu << ", stripe sparsity " << rep[l].stripe_sparsity
+                  << ", forward bound " << rep[l].forward_bound);
+    REQUIRE(rep[l].forward_pass);
+    REQUIRE(rep[l].layered_lasso);
+    REQUIRE(rep[l].stripe_sparsity >= 1);
+  }
+  REQUIRE(std::abs(rep[0].mu - 1.0 / 9) < 1e-9);
+  REQUIRE(rep[0].stripe_sparsity <= 3);
+  // a bound computed by hand (the talk's formula) agrees with the report
+  REQUIRE(std::abs(rep[0].forward_bound - (0.5 * (1 + 9 * rep[0].gamma_min / rep[0].gamma_max) -
+                                           9 * eps0 / rep[0].gamma_max)) < 1e-9);
+  const auto support = [](const mlcsc::FeatureMaps<S>& g) {
+    return (g.data().array() != 0).eval();
+  };
+
+  SECTION("layered hard thresholding with beta_l inside the interval finds every support") {
+    std::vector<S> beta;
+    for (int l = 0; l < 2; ++l) {
+      REQUIRE(rep[l].beta_low < rep[l].beta_high);
+      beta.push_back(0.5 * (rep[l].beta_low + rep[l].beta_high));
+    }
+    const auto net = mlcsc::synthetic::make_model(s, beta, mlcsc::Shrinkage::Hard);
+    const auto G = net.layered_thresholding(s.noisy);
+    for (int l = 0; l < 2; ++l) {
+      INFO("layer " << l);
+      REQUIRE((support(G[size_t(l)]) == support(s.codes[size_t(l)])).all());
+      // the estimate is within eps_l in patch norm (patches of the next layer, D_2, or, for the
+      // last layer, its own: D_2 both times)
+      mlcsc::FeatureMaps<S> err = G[size_t(l)];
+      err.data() -= s.codes[size_t(l)].data();
+      const auto& P = s.dictionaries[1];
+      REQUIRE(double(mlcsc::patch_norm(err, P.kernel_height(), P.kernel_width(),
+                                       mlcsc::Boundary::Circular)) <= rep[l].forward_eps);
+    }
+  }
+  SECTION("layered Lasso with lambda_l = 4 eps_{l-1}: only true supports, large entries found") {
+    std::vector<mlcsc::LassoParams<S>> p(2);
+    for (int l = 0; l < 2; ++l) {
+      p[size_t(l)].lambda = rep[l].lasso_lambda;
+      p[size_t(l)].nonnegative = false;
+      p[size_t(l)].tolerance = 1e-12;
+      p[size_t(l)].max_iterations = 20000;
+    }
+    const auto R = probe.layered_lasso(s.noisy, p);
+    for (int l = 0; l < 2; ++l) {
+      INFO("layer " << l << ", iterations " << R[l].iterations);
+      REQUIRE(R[l].converged);
+      const auto est = support(R[l].code), truth = support(s.codes[size_t(l)]);
+      REQUIRE((est <= truth).all());  // no false positive
+      const double big = 7.5 * rep[l].lasso_eps_in;
+      REQUIRE(((s.codes[size_t(l)].data().array().abs() > big) <= est).all());
+      REQUIRE((R[l].code.data() - s.codes[size_t(l)].data()).cwiseAbs().maxCoeff() <= big);
+    }
+  }
+}

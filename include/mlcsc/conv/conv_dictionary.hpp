@@ -251,8 +251,13 @@ class ConvDictionary {
             .template cast<double>();
     const Eigen::Matrix<cd, Eigen::Dynamic, Eigen::Dynamic> T = taps.template cast<cd>() * ex;
     double L = 0;
-    Eigen::Matrix<cd, Eigen::Dynamic, Eigen::Dynamic> A(C_, K_), B(n, n);
-    Eigen::SelfAdjointEigenSolver<Eigen::Matrix<cd, Eigen::Dynamic, Eigen::Dynamic>> es(n);
+    // lambda_max of the n x n Hermitian B = X + iY (the smaller of A A^H and A^H A) is that of the
+    // real symmetric [[X, -Y], [Y, X]] (the same eigenvalues, each twice), so the real solver does
+    // (no complex eigen-solver: it costs seconds of compile time in every user's build).
+    Eigen::Matrix<cd, Eigen::Dynamic, Eigen::Dynamic> A(C_, K_);
+    Matrix<double> R(2 * n, 2 * n);
+    Eigen::SelfAdjointEigenSolver<Matrix<double>> es(2 * n);
+    const bool rows = C_ <= K_;  // B = A A^H (C x C) or A^H A (K x K)
     for (Index p = 0; p <= H / 2; ++p)
       for (Index q = 0; q < W; ++q) {
         for (Index k = 0; k < K_; ++k)
@@ -265,11 +270,19 @@ class ConvDictionary {
         if (n == 1) {
           lmax = A.squaredNorm();
         } else {
-          if (C_ <= K_)
-            B.noalias() = A * A.adjoint();
-          else
-            B.noalias() = A.adjoint() * A;
-          es.compute(B, Eigen::EigenvaluesOnly);
+          for (Index i = 0; i < n; ++i)
+            for (Index j = 0; j <= i; ++j) {
+              cd b = 0;
+              if (rows)
+                for (Index k = 0; k < K_; ++k) b += A(i, k) * std::conj(A(j, k));
+              else
+                for (Index c = 0; c < C_; ++c) b += std::conj(A(c, i)) * A(c, j);
+              // B(i,j) = b, B(j,i) = conj(b): X(i,j) = X(j,i) = Re b, Y(i,j) = -Y(j,i) = Im b
+              R(i, j) = R(j, i) = R(n + i, n + j) = R(n + j, n + i) = b.real();
+              R(n + i, j) = R(j, n + i) = b.imag();
+              R(i, n + j) = R(n + j, i) = -b.imag();
+            }
+          es.compute(R, Eigen::EigenvaluesOnly);
           lmax = es.eigenvalues().maxCoeff();
         }
         L = std::max(L, lmax);

@@ -41,7 +41,11 @@ struct ConvSpec {
   bool nonnegative = true;            ///< non-negative filters and codes (so ReLU-consistent)
   Boundary boundary = Boundary::Zero;
   Index stripe_sparsity = 2;  ///< ||Gamma_L||_{0,inf} is at most this (and typically equal)
-  double fill = 1.0;          ///< placement attempts per pixel of Gamma_L (density knob)
+  /// Optional limits on the propagated codes: element l bounds the stripe sparsity of
+  /// Gamma_{l+1} under D_{l+1} (0: no limit); empty: only Gamma_L is bounded. This is how a model
+  /// is made to meet a guarantee at every layer (theory/multilayer_bounds.hpp).
+  std::vector<Index> layer_stripe_sparsity;
+  double fill = 1.0;  ///< placement attempts per pixel of Gamma_L (density knob)
   Scalar min_amplitude = Scalar(1), max_amplitude = Scalar(2);  ///< |Gamma_L| in [min, max]
   unsigned seed = 1;
   /// Spread-out sparse filters (used when atom_nnz[l] > 0): the taps of every filter are placed
@@ -172,46 +176,168 @@ std::vector<ConvDictionary<Scalar>> conv_dictionaries(const ConvSpec<Scalar>& sp
   return out;
 }
 
-/// A deepest code with ||Gamma_L||_{0,inf} <= spec.stripe_sparsity for stripes of `D_L`
-/// ((2k-1) x (2k-1) windows over all channels): random positions are accepted while no window
-/// containing them is full.
+namespace detail {
+// Where a spike of Gamma_L in channel c lands in Gamma_l (l = L-1 .. 0 of `dicts`): synthesize
+// puts d_{k,c'}[u,v] gamma_k[i,j] at x_{c'}[i + u - a, j + v - b]. One list of (di, dj, channel)
+// per layer, without repeats (nonzeros; for signed filters a sum may cancel, so this is an upper
+// bound of the nonzeros it makes).
+struct Tap {
+  Index di, dj, c;
+  bool operator<(const Tap& o) const {
+    return di != o.di ? di < o.di : (dj != o.dj ? dj < o.dj : c < o.c);
+  }
+  bool operator==(const Tap& o) const { return di == o.di && dj == o.dj && c == o.c; }
+};
+
 template <class Scalar>
-FeatureMaps<Scalar> conv_deepest_code(const ConvDictionary<Scalar>& DL,
-                                      const ConvSpec<Scalar>& spec, std::mt19937& g) {
-  const Index K = DL.num_filters(), H = spec.height, W = spec.width;
-  const Index wh = 2 * DL.kernel_height() - 1, ww = 2 * DL.kernel_width() - 1;
-  const bool circ = spec.boundary == Boundary::Circular;
-  FeatureMaps<Scalar> G(K, H, W);
-  std::vector<Index> count(size_t(H * W), 0);    // nonzeros per position, over channels
-  auto window_count = [&](Index i0, Index j0) {  // window with top-left (i0, j0)
-    Index s = 0;
-    for (Index u = 0; u < wh; ++u)
-      for (Index v = 0; v < ww; ++v) {
-        Index i = i0 + u, j = j0 + v;
-        if (circ) {
-          i = ((i % H) + H) % H;
-          j = ((j % W) + W) % W;
-        } else if (i < 0 || i >= H || j < 0 || j >= W) {
-          continue;
+std::vector<std::vector<Tap>> spike_footprints(const std::vector<ConvDictionary<Scalar>>& dicts,
+                                               Index c) {
+  const size_t L = dicts.size();
+  std::vector<std::vector<Tap>> fp(L);
+  fp[L - 1] = {Tap{0, 0, c}};
+  for (size_t l = L - 1; l >= 1; --l) {
+    const auto& D = dicts[l];
+    const Index a = (D.kernel_height() - 1) / 2, b = (D.kernel_width() - 1) / 2;
+    std::vector<Tap>& out = fp[l - 1];
+    for (const Tap& t : fp[l])
+      for (Index cc = 0; cc < D.channels(); ++cc)
+        for (Index u = 0; u < D.kernel_height(); ++u)
+          for (Index v = 0; v < D.kernel_width(); ++v)
+            if (D.filter(t.c, cc)(u, v) != Scalar(0))
+              out.push_back(Tap{t.di + u - a, t.dj + v - b, cc});
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  }
+  return fp;
+}
+
+// Stripe counts of one layer's code, kept for every stripe window: window (i0, j0) holds the
+// nonzeros of rows i0 .. i0+wh-1, columns j0 .. j0+ww-1 (wrapped, or clipped to the map).
+class StripeCounter {
+ public:
+  StripeCounter(Index H, Index W, Index wh, Index ww, bool circular, Index limit)
+      : H_(H), W_(W), circ_(circular), limit_(limit) {
+    wh_ = circular ? std::min(wh, H) : wh;  // a wrapped window longer than the map is the map
+    ww_ = circular ? std::min(ww, W) : ww;
+    rows_ = circular ? H : H + wh_ - 1;  // zero boundary: top-left rows -(wh-1) .. H-1
+    cols_ = circular ? W : W + ww_ - 1;
+    count_.assign(size_t(rows_ * cols_), 0);
+    delta_.assign(count_.size(), 0);
+  }
+  Index limit() const { return limit_; }
+  /// Would adding nonzeros at `pos` (row-major pixel indices, repeated for several channels)
+  /// keep every window at or below the limit?
+  bool fits(const std::vector<Index>& pos) {
+    touched_.clear();
+    for (Index p : pos)
+      visit(p, [&](size_t w) {
+        if (delta_[w]++ == 0) touched_.push_back(w);
+      });
+    bool ok = true;
+    for (size_t w : touched_) {
+      ok = ok && count_[w] + delta_[w] <= limit_;
+      delta_[w] = 0;
+    }
+    return ok;
+  }
+  void add(const std::vector<Index>& pos) {
+    for (Index p : pos) visit(p, [&](size_t w) { ++count_[w]; });
+  }
+
+ private:
+  template <class F>
+  void visit(Index p, F&& f) const {
+    const Index i = p / W_, j = p % W_;
+    for (Index u = 0; u < wh_; ++u)
+      for (Index v = 0; v < ww_; ++v) {
+        Index i0 = i - u, j0 = j - v;
+        if (circ_) {
+          i0 = (i0 + H_) % H_;
+          j0 = (j0 + W_) % W_;
+        } else {
+          i0 += wh_ - 1;
+          j0 += ww_ - 1;
         }
-        s += count[size_t(i * W + j)];
+        f(size_t(i0 * cols_ + j0));
       }
-    return s;
-  };
-  std::uniform_int_distribution<Index> pos(0, H * W - 1), ch(0, K - 1);
+  }
+  Index H_, W_, wh_ = 0, ww_ = 0, rows_ = 0, cols_ = 0;
+  bool circ_;
+  Index limit_;
+  std::vector<int> count_, delta_;
+  std::vector<size_t> touched_;
+};
+}  // namespace detail
+
+/// A deepest code Gamma_L whose stripe sparsity is at most spec.stripe_sparsity under D_L and,
+/// for every layer l with spec.layer_stripe_sparsity[l] > 0, whose propagated code Gamma_{l+1}
+/// has stripe sparsity at most that under D_{l+1}: random positions (spec.fill * H * W attempts)
+/// are accepted while no stripe window of any bounded layer would exceed its limit.
+template <class Scalar>
+FeatureMaps<Scalar> conv_deepest_code(const std::vector<ConvDictionary<Scalar>>& dicts,
+                                      const ConvSpec<Scalar>& spec, std::mt19937& g) {
+  const size_t L = dicts.size();
+  const ConvDictionary<Scalar>& DL = dicts[L - 1];
+  const Index K = DL.num_filters(), H = spec.height, W = spec.width;
+  const bool circ = spec.boundary == Boundary::Circular;
+  if (spec.stripe_sparsity < 1 || !(spec.fill > 0))
+    internal::throw_invalid(
+        "synthetic::conv_sample: 'stripe_sparsity' must be >= 1 and 'fill' > 0, "
+        "got ",
+        spec.stripe_sparsity, " and ", spec.fill);
+  if (!spec.layer_stripe_sparsity.empty() && spec.layer_stripe_sparsity.size() != L)
+    internal::throw_invalid(
+        "synthetic::conv_sample: 'layer_stripe_sparsity' must be empty or hold "
+        "one limit per layer (",
+        L, "), got ", spec.layer_stripe_sparsity.size());
+  std::vector<size_t> bounded;  // layers with a limit, each with its counter
+  std::vector<detail::StripeCounter> counters;
+  for (size_t l = 0; l < L; ++l) {
+    Index limit = l + 1 == L ? spec.stripe_sparsity : 0;
+    if (!spec.layer_stripe_sparsity.empty() && spec.layer_stripe_sparsity[l] > 0)
+      limit = l + 1 == L ? std::min(limit, spec.layer_stripe_sparsity[l])
+                         : spec.layer_stripe_sparsity[l];
+    if (limit <= 0) continue;
+    bounded.push_back(l);
+    counters.emplace_back(H, W, 2 * dicts[l].kernel_height() - 1, 2 * dicts[l].kernel_width() - 1,
+                          circ, limit);
+  }
+  std::vector<std::vector<std::vector<detail::Tap>>> footprint(static_cast<size_t>(K));
+  for (Index c = 0; c < K; ++c) footprint[size_t(c)] = detail::spike_footprints(dicts, c);
+
+  FeatureMaps<Scalar> G(K, H, W);
+  std::vector<std::vector<Index>> pos(bounded.size());
+  std::uniform_int_distribution<Index> pixel(0, H * W - 1), ch(0, K - 1);
   const Index attempts = std::max<Index>(1, Index(spec.fill * double(H * W)));
   for (Index a = 0; a < attempts; ++a) {
-    const Index p = pos(g), c = ch(g), i = p / W, j = p % W;
+    const Index p = pixel(g), c = ch(g), i = p / W, j = p % W;
     if (G.channel(c)(i, j) != Scalar(0)) continue;
     bool ok = true;
-    for (Index u = 0; u < wh && ok; ++u)
-      for (Index v = 0; v < ww && ok; ++v)
-        if (window_count(i - u, j - v) >= spec.stripe_sparsity) ok = false;
+    for (size_t b = 0; b < bounded.size(); ++b) {
+      pos[b].clear();
+      for (const detail::Tap& t : footprint[size_t(c)][bounded[b]]) {
+        Index r = i + t.di, q = j + t.dj;
+        if (circ) {
+          r = ((r % H) + H) % H;
+          q = ((q % W) + W) % W;
+        } else if (r < 0 || r >= H || q < 0 || q >= W) {
+          continue;  // outside the map: the zero boundary drops it
+        }
+        pos[b].push_back(r * W + q);
+      }
+    }
+    for (size_t b = 0; b < bounded.size() && ok; ++b) ok = counters[b].fits(pos[b]);
     if (!ok) continue;
+    for (size_t b = 0; b < bounded.size(); ++b) counters[b].add(pos[b]);
     G.channel(c)(i, j) =
         detail::amplitude(g, spec.min_amplitude, spec.max_amplitude, spec.nonnegative);
-    ++count[size_t(p)];
   }
+  if ((G.data().array() != Scalar(0)).count() == 0)
+    internal::throw_invalid(
+        "synthetic::conv_sample: no nonzero of Gamma_L fits the stripe "
+        "limits (stripe_sparsity ",
+        spec.stripe_sparsity, ", layer_stripe_sparsity and the filters' footprints) on ",
+        internal::shape(H, W), "; raise a limit or the size");
   return G;
 }
 
@@ -226,7 +352,7 @@ Sample<ConvDictionary<Scalar>> conv_sample(const ConvSpec<Scalar>& spec, Scalar 
   std::mt19937 g(spec.seed * 7919u + 17u);
   const size_t L = s.dictionaries.size();
   s.codes.resize(L);
-  s.codes[L - 1] = conv_deepest_code(s.dictionaries[L - 1], spec, g);
+  s.codes[L - 1] = conv_deepest_code(s.dictionaries, spec, g);
   for (size_t l = L - 1; l >= 1; --l) s.codes[l - 1] = s.dictionaries[l].synthesize(s.codes[l]);
   s.clean = s.dictionaries[0].synthesize(s.codes[0]);
   s.noise = FeatureMaps<Scalar>(s.clean.channels(), s.clean.height(), s.clean.width());
