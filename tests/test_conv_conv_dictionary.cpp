@@ -10,27 +10,15 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::random_conv;
+using mlcsc_test::random_maps;
+
 using mlcsc::Boundary;
 using mlcsc::ConvDictionary;
 using mlcsc::FeatureMaps;
 using mlcsc::Index;
 
 namespace {
-
-template <class Scalar>
-ConvDictionary<Scalar> random_conv(Index K, Index C, Index kh, Index kw, Boundary b) {
-  ConvDictionary<Scalar> D(K, C, kh, kw, b);
-  D.filters() = mlcsc_test::randn<Scalar>(K, C * kh * kw);
-  D.normalize();
-  return D;
-}
-
-template <class Scalar>
-FeatureMaps<Scalar> random_maps(Index c, Index h, Index w) {
-  FeatureMaps<Scalar> m(c, h, w);
-  m.data() = mlcsc_test::randn<Scalar>(c, h * w);
-  return m;
-}
 
 /// The global (C H W) x (K H W) matrix of D for H x W signals, one column per unit code.
 template <class Scalar>

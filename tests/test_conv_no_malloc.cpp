@@ -8,51 +8,19 @@
 #endif
 #undef NDEBUG
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+#include "count_new.hpp"
 #include "test_support.hpp"
 
-namespace {
-std::atomic<long> g_news{0};
-}
+using mlcsc_test::random_conv;
 
-// AddressSanitizer brings its own operator new; replacing it there mixes the two allocators, so
-// the counting check runs in the builds without ASan only.
-#if defined(__SANITIZE_ADDRESS__)
-#define MLCSC_COUNT_NEW 0
-#else
-#define MLCSC_COUNT_NEW 1
-void* operator new(std::size_t n) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-#endif
+using mlcsc_test::g_news;
 
 using mlcsc::Boundary;
 using mlcsc::ConvDictionary;
 using mlcsc::FeatureMaps;
 using mlcsc::Index;
 
-namespace {
-
-template <class Scalar>
-ConvDictionary<Scalar> random_conv(Index K, Index C, Index kh, Index kw, Boundary b) {
-  ConvDictionary<Scalar> D(K, C, kh, kw, b);
-  D.filters() = mlcsc_test::randn<Scalar>(K, C * kh * kw);
-  D.normalize();
-  return D;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEMPLATE_TEST_CASE("conv Lasso (FISTA, ISTA) runs its loop without allocation", "[conv][no_malloc]",
                    float, double) {

@@ -8,9 +8,12 @@ using mlcsc::Shrinkage;
 template <class Scalar>
 Scalar reference(Scalar x, Scalar b, Shrinkage kind) {
   switch (kind) {
-    case Shrinkage::Soft: return x > 0 ? std::max(x - b, Scalar(0)) : -std::max(-x - b, Scalar(0));
-    case Shrinkage::Hard: return std::abs(x) > b ? x : Scalar(0);
-    case Shrinkage::NonnegSoft: return std::max(x - b, Scalar(0));
+    case Shrinkage::Soft:
+      return x > 0 ? std::max(x - b, Scalar(0)) : -std::max(-x - b, Scalar(0));
+    case Shrinkage::Hard:
+      return std::abs(x) > b ? x : Scalar(0);
+    case Shrinkage::NonnegSoft:
+      return std::max(x - b, Scalar(0));
   }
   return 0;
 }

@@ -16,25 +16,13 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::contains;
+using mlcsc_test::invalid_argument_message;
+
 namespace {
 
 using mlcsc::Index;
 using LMatrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
-
-/// The message of the std::invalid_argument `f` throws, or a marker when it throws none.
-template <class F>
-std::string invalid_argument_message(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument>";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 /// max over entries of |P - exact(A^T X)| / (2 n eps (|A|^T |X|) + tiny); <= 1 passes.
 template <class Scalar>

@@ -54,7 +54,8 @@ TEMPLATE_TEST_CASE("save_npy then load_npy returns the same matrix", "[io]", flo
   // Row-major storage is written in C order and reads back the same.
   const Eigen::Matrix<Scalar, -1, -1, Eigen::RowMajor> Ar = A;
   mlcsc::io::save_npy(path, Ar);
-  REQUIRE((mlcsc::io::load_npy<double>(path) - A.template cast<double>()).cwiseAbs().maxCoeff() == 0.0);
+  REQUIRE((mlcsc::io::load_npy<double>(path) - A.template cast<double>()).cwiseAbs().maxCoeff() ==
+          0.0);
   // An expression is evaluated first.
   mlcsc::io::save_npy(path, A.transpose() * Scalar(2));
   REQUIRE((mlcsc::io::load_npy<Scalar>(path) - A.transpose() * Scalar(2)).cwiseAbs().maxCoeff() ==
@@ -87,7 +88,8 @@ TEST_CASE("load_npy reads every layout numpy writes", "[io]") {
   REQUIRE(v(0, 0) == -3.0f);
   REQUIRE(v(3, 0) == 300.0f);
   // uint8 and 0-D.
-  write_raw(path, "{'descr': '|u1', 'fortran_order': False, 'shape': (), }", std::string(1, char(200)));
+  write_raw(path, "{'descr': '|u1', 'fortran_order': False, 'shape': (), }",
+            std::string(1, char(200)));
   const Eigen::MatrixXd s = mlcsc::io::load_npy<double>(path);
   REQUIRE(s.rows() == 1);
   REQUIRE(s(0, 0) == 200.0);
@@ -117,7 +119,8 @@ TEST_CASE("load_npy rejects missing, truncated and malformed files", "[io][bad-i
   write_raw(path, "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 2), }",
             bytes_of(std::vector<double>{1, 2, 3, 4}));
   rejects("3-D array");
-  write_raw(path, "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", std::string(16, '\0'));
+  write_raw(path, "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }",
+            std::string(16, '\0'));
   rejects("complex dtype");
   write_raw(path, "{'descr': '<f8', 'shape': (1,), }", std::string(8, '\0'));
   rejects("no fortran_order");

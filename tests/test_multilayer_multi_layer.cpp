@@ -7,6 +7,9 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::random_conv;
+using mlcsc_test::random_maps;
+
 using mlcsc::Index;
 using mlcsc::Shrinkage;
 template <class S>
@@ -25,22 +28,6 @@ S shrink1(S x, S b, Shrinkage kind) {
       return std::max(x - b, S(0));
   }
   return 0;
-}
-
-template <class S>
-mlcsc::ConvDictionary<S> random_conv(Index K, Index C, Index kh, Index kw, mlcsc::Boundary b) {
-  mlcsc::ConvDictionary<S> D(K, C, kh, kw, b);
-  for (Index k = 0; k < K; ++k)
-    for (Index c = 0; c < C; ++c) D.filter(k, c) = mlcsc_test::randn<S>(kh, kw);
-  D.normalize();
-  return D;
-}
-
-template <class S>
-mlcsc::FeatureMaps<S> random_maps(Index C, Index H, Index W) {
-  mlcsc::FeatureMaps<S> x(C, H, W);
-  x.data() = mlcsc_test::randn<S>(C, H * W);
-  return x;
 }
 
 // conv2d(x, w, padding = k // 2) - bias, then ReLU: a plain loop in double.

@@ -6,6 +6,9 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::random_conv;
+using mlcsc_test::random_maps;
+
 namespace {
 
 // <D g, x> and <g, D^T x> in double.
@@ -24,23 +27,6 @@ void require_adjoint(const Op& D, const Code& g, const Signal& x, double rel) {
                        1e-300;
   INFO("lhs " << lhs << " rhs " << rhs << " scale " << scale);
   REQUIRE(std::abs(lhs - rhs) <= rel * scale);
-}
-
-template <class Scalar>
-mlcsc::FeatureMaps<Scalar> random_maps(mlcsc::Index c, mlcsc::Index h, mlcsc::Index w) {
-  mlcsc::FeatureMaps<Scalar> x(c, h, w);
-  x.data() = mlcsc_test::randn<Scalar>(c, h * w);
-  return x;
-}
-
-template <class Scalar>
-mlcsc::ConvDictionary<Scalar> random_conv(mlcsc::Index K, mlcsc::Index C, mlcsc::Index kh,
-                                          mlcsc::Index kw, mlcsc::Boundary b) {
-  mlcsc::ConvDictionary<Scalar> D(K, C, kh, kw, b);
-  for (mlcsc::Index k = 0; k < K; ++k)
-    for (mlcsc::Index c = 0; c < C; ++c) D.filter(k, c) = mlcsc_test::randn<Scalar>(kh, kw);
-  D.normalize();
-  return D;
 }
 
 // Rounding of a sum of N products in Scalar, relative to the Cauchy-Schwarz scale.

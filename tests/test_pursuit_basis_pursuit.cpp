@@ -15,43 +15,15 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::contains;
+using mlcsc_test::hadamard;
+using mlcsc_test::identity_hadamard;
+using mlcsc_test::invalid_argument_message;
+
 namespace {
 
 using mlcsc::Index;
 using MatD = Eigen::MatrixXd;
-
-template <class F>
-std::string invalid_argument_message(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument>";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-/// Sylvester's Hadamard matrix of order n (a power of 2), entries +-1.
-MatD hadamard(Index n) {
-  MatD H = MatD::Ones(1, 1);
-  while (H.rows() < n) {
-    const Index k = H.rows();
-    MatD H2(2 * k, 2 * k);
-    H2 << H, H, H, -H;
-    H = H2;
-  }
-  return H;
-}
-
-/// [I, H / sqrt(n)]: two orthonormal bases, mutual coherence 1/sqrt(n).
-MatD identity_hadamard(Index n) {
-  MatD A(n, 2 * n);
-  A << MatD::Identity(n, n), hadamard(n) / std::sqrt(double(n));
-  return A;
-}
 
 /// The largest integer k with k < (1 + 1/mu) / 2.
 Index recoverable_sparsity(double mu) {

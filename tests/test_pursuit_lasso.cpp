@@ -31,6 +31,9 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::contains;
+using mlcsc_test::invalid_argument_message;
+
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -73,20 +76,6 @@ struct Tol {
   static constexpr double objective = single ? 1e-4 : 1e-8;
   static constexpr int max_iterations = single ? 20000 : 200000;
 };
-
-template <class F>
-std::string invalid_argument_message(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument>";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 template <class Scalar>
 MatD to_double(const mlcsc::Matrix<Scalar>& m) {

@@ -12,49 +12,11 @@
 #ifndef EIGEN_RUNTIME_NO_MALLOC
 #define EIGEN_RUNTIME_NO_MALLOC
 #endif
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <stdexcept>
 #include <string>
 
 #ifdef _OPENMP
 #include <omp.h>
-#endif
-
-namespace {
-std::atomic<long> g_news{0};
-}
-
-// AddressSanitizer brings its own operator new; replacing it there mixes the two allocators, so
-// the counting check runs in the builds without ASan only.
-#if defined(__SANITIZE_ADDRESS__)
-#define MLCSC_COUNT_NEW 0
-#else
-#define MLCSC_COUNT_NEW 1
-void* operator new(std::size_t n) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  const std::size_t al = std::size_t(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
 #endif
 
 namespace mlcsc_test {
@@ -69,7 +31,10 @@ struct EigenAssertion : std::logic_error {
 
 #include <mlcsc/internal/no_malloc.hpp>
 
+#include "count_new.hpp"
 #include "test_support.hpp"
+
+using mlcsc_test::g_news;
 
 using mlcsc::Index;
 using mlcsc::Method;

@@ -18,26 +18,16 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::contains;
+using mlcsc_test::hadamard;
+using mlcsc_test::invalid_argument_message;
+
 namespace {
 
 using mlcsc::Index;
 using mlcsc::Shrinkage;
 using MatD = Eigen::MatrixXd;
 using LMatrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
-
-template <class F>
-std::string invalid_argument_message(F&& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "<no std::invalid_argument>";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 long double reference(long double x, long double b, Shrinkage kind) {
   switch (kind) {
@@ -77,17 +67,6 @@ void check_against_reference(const mlcsc::Dictionary<Scalar>& D, const mlcsc::Ma
               delta + eps * (std::abs(c) + std::abs(b)));
     }
   REQUIRE(compared >= G.size() / 2);  // the skipped entries are rare
-}
-
-MatD hadamard(Index n) {
-  MatD H = MatD::Ones(1, 1);
-  while (H.rows() < n) {
-    const Index k = H.rows();
-    MatD H2(2 * k, 2 * k);
-    H2 << H, H, H, -H;
-    H = H2;
-  }
-  return H;
 }
 
 /// B codes with k nonzeros each, magnitudes in [lo, 1]; signs random unless nonnegative.

@@ -10,6 +10,8 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::hadamard;
+
 namespace {
 
 using mlcsc::Index;
@@ -23,17 +25,6 @@ double naive_coherence(const MatD& A) {
       if (i != j)
         mu = std::max(mu, std::abs(A.col(i).dot(A.col(j))) / (A.col(i).norm() * A.col(j).norm()));
   return mu;
-}
-
-MatD hadamard(Index n) {
-  MatD H = MatD::Ones(1, 1);
-  while (H.rows() < n) {
-    const Index k = H.rows();
-    MatD H2(2 * k, 2 * k);
-    H2 << H, H, H, -H;
-    H = H2;
-  }
-  return H;
 }
 
 template <class Scalar>

@@ -4,22 +4,13 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::identity_hadamard;
+
 using mlcsc::Index;
 using M = mlcsc::Matrix<double>;
 
 namespace {
 // [I, H/sqrt(n)] with H a Sylvester Hadamard matrix: mu = 1/sqrt(n).
-M identity_hadamard(Index n) {
-  M H = M::Ones(1, 1);
-  while (H.rows() < n) {
-    M N(2 * H.rows(), 2 * H.cols());
-    N << H, H, H, -H;
-    H = N;
-  }
-  M D(n, 2 * n);
-  D << M::Identity(n, n), H / std::sqrt(double(n));
-  return D;
-}
 }  // namespace
 
 TEST_CASE("dense model meeting the guarantees: forward pass and layered Lasso recover supports",

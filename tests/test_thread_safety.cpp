@@ -6,6 +6,8 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::random_maps;
+
 namespace {
 
 constexpr int kThreads = 4;
@@ -15,12 +17,6 @@ void run_concurrently(F&& f) {
   std::vector<std::thread> pool;
   for (int t = 0; t < kThreads; ++t) pool.emplace_back([&f, t] { f(t); });
   for (auto& th : pool) th.join();
-}
-
-mlcsc::FeatureMaps<double> random_maps(mlcsc::Index c, mlcsc::Index h, mlcsc::Index w) {
-  mlcsc::FeatureMaps<double> x(c, h, w);
-  x.data() = mlcsc_test::randn<double>(c, h * w);
-  return x;
 }
 
 }  // namespace
@@ -76,7 +72,7 @@ TEST_CASE("a shared convolutional dictionary and its Lipschitz cache are thread-
       for (mlcsc::Index c = 0; c < 2; ++c) D.filter(k, c) = mlcsc_test::randn<double>(3, 4);
     D.normalize();
     std::vector<mlcsc::FeatureMaps<double>> x;
-    for (int t = 0; t < kThreads; ++t) x.push_back(random_maps(2, 9 + t, 11 + 2 * t));
+    for (int t = 0; t < kThreads; ++t) x.push_back(random_maps<double>(2, 9 + t, 11 + 2 * t));
     // Concurrent first use of the cache for every shape, then compare with a fresh serial copy.
     std::vector<double> par_L(kThreads);
     std::vector<mlcsc::FeatureMaps<double>> par_code(kThreads);
@@ -114,7 +110,7 @@ TEST_CASE("a shared multi-layer model is safe to use from several threads", "[th
   net.add_layer(D1, 0.1);
   net.add_layer(D2, 0.2);
   std::vector<mlcsc::FeatureMaps<double>> x;
-  for (int t = 0; t < kThreads; ++t) x.push_back(random_maps(1, 12 + t, 10));
+  for (int t = 0; t < kThreads; ++t) x.push_back(random_maps<double>(1, 12 + t, 10));
   std::vector<mlcsc::LassoParams<double>> per_layer(2);
   per_layer[0].lambda = 0.1;
   per_layer[1].lambda = 0.05;

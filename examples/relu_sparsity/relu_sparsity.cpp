@@ -5,8 +5,11 @@
 // photograph (mean removed). For bias 0 and for b_l = 0.5 RMS(D_l^T Gamma_{l-1}), it prints every
 // layer's fraction of zeros and its stripe sparsity ||Gamma_l||_{0,inf} (Papyan, Romano, Elad,
 // JMLR 2017), next to the stripe size (2k-1)^2 K. Writes the first maps of each layer as PNG.
+// With --dump DIR it also writes the input, every layer's filters, bias and output of the
+// b = 0.5 RMS network as .npy, for examples/relu_sparsity/compare_torch.py, which runs the same
+// network in PyTorch (conv2d with weights D_l, bias -b_l, padding k//2, then ReLU) and compares.
 //
-// Usage: relu_sparsity [--image PATH] [--out DIR]
+// Usage: relu_sparsity [--image PATH] [--out DIR] [--dump DIR]
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -55,15 +58,17 @@ Op random_layer(Index K, Index C, std::mt19937& g) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string image = std::string(MLCSC_EXAMPLE_DATA_DIR) + "/camera.png", out = ".";
+  std::string image = std::string(MLCSC_EXAMPLE_DATA_DIR) + "/camera.png", out = ".", dump;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--image" && i + 1 < argc)
       image = argv[++i];
     else if (a == "--out" && i + 1 < argc)
       out = argv[++i];
+    else if (a == "--dump" && i + 1 < argc)
+      dump = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--image PATH] [--out DIR]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--image PATH] [--out DIR] [--dump DIR]\n", argv[0]);
       return 2;
     }
   }
@@ -105,6 +110,13 @@ int main(int argc, char** argv) {
       std::printf("%-22s %5zu %9ld %12.1f %14ld %12ld\n",
                   variant == 0 ? "b = 0 (plain ReLU)" : "b = 0.5 RMS(pre-act.)", l + 1,
                   long(D.num_filters()), zeros, long(k), long(stripe));
+      if (variant == 1 && !dump.empty()) {  // for compare_torch.py
+        const std::string p = dump + "/layer" + std::to_string(l + 1);
+        mlcsc::io::save_npy(p + "_filters.npy", D.filters());  // K x (C kh kw)
+        mlcsc::io::save_npy(p + "_bias.npy", mlcsc::Vector<S>::Constant(1, -rms_b[l]));
+        mlcsc::io::save_npy(p + "_out.npy", G[l].data());  // K x (H W)
+        if (l == 0) mlcsc::io::save_npy(dump + "/input.npy", x.channel(0));
+      }
       if (variant == 1) {
         const Index show = std::min<Index>(4, G[l].channels());
         examples::Image tile(G[l].height(), G[l].width() * show);

@@ -21,6 +21,7 @@
 #include "../core/shrinkage.hpp"
 #include "../dense/dictionary.hpp"
 #include "../internal/no_malloc.hpp"
+#include "fused_update.hpp"
 #include "params.hpp"
 
 namespace mlcsc {
@@ -30,28 +31,6 @@ template <class T>
 struct is_dense_dictionary : std::false_type {};
 template <class S>
 struct is_dense_dictionary<Dictionary<S>> : std::true_type {};
-
-/// Sums gathered by the fused pass.
-struct StepStats {
-  double change = 0;    // ||G_k - G_{k-1}||^2
-  double norm = 0;      // ||G_k||^2
-  double restart = 0;   // <Z_k - G_k, G_k - G_{k-1}>
-  double residual = 0;  // ||Z_k - G_k||^2: (step x the gradient mapping at Z_k)^2
-};
-
-// One contiguous run of coefficients: t = S_b(z - step gr); gather the sums; z = t + beta (t - g);
-// g = t. z and g may be the same memory (ISTA).
-template <class Scalar, class ZS, class GS, class RS, class TS, class B>
-inline void fused_run(ZS z, GS g, const RS& gr, TS t, const B& b, Scalar step, Scalar beta,
-                      Shrinkage kind, StepStats& s) {
-  shrink_into(t, z - step * gr, b, kind);
-  s.restart += double(((z - t) * (t - g)).sum());
-  s.residual += double((z - t).square().sum());
-  s.change += double((t - g).square().sum());
-  s.norm += double(t.square().sum());
-  z = t + beta * (t - g);
-  g = t;
-}
 
 /// FISTA's momentum state. Column-major codes (a dense batch: one signal per column) carry one
 /// t per signal, so each signal restarts on its own; row-major codes (feature maps: one signal)
@@ -74,8 +53,6 @@ inline double fista_next_t(double t) {
 template <class M, class Scalar>
 StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar step,
                      Shrinkage kind, Momentum& mom) {
-  constexpr Index chunk = 256;
-  using Tmp = Eigen::Array<Scalar, chunk, 1>;
   double change = 0, norm = 0, restart = 0, residual = 0;
   const Index outer = M::IsRowMajor ? G.rows() : G.cols();
   const Index inner = M::IsRowMajor ? G.cols() : G.rows();
@@ -84,9 +61,12 @@ StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar 
   const double t0 = mom.fista ? mom.t(0) : 1.0;
   const double t0_next = mom.fista ? fista_next_t(t0) : 1.0;
   const Scalar beta0 = Scalar((t0 - 1) / t0_next);
+  Scalar* const zp = Z.data();
+  Scalar* const gp = G.data();
+  const Scalar* const rp = Gr.data();
+  const Index zs = Z.outerStride(), gs = G.outerStride(), rs = Gr.outerStride();
 #pragma omp parallel for reduction(+ : change, norm, restart, residual) schedule(static) if (G.size() >= 65536)
   for (Index o = 0; o < outer; ++o) {
-    Tmp tmp;
     StepStats s;
     double t_next = 1;
     Scalar beta = beta0;
@@ -94,20 +74,9 @@ StepStats fused_step(M& Z, M& G, const M& Gr, const Vector<Scalar>& thr, Scalar 
       t_next = fista_next_t(mom.t(o));
       beta = Scalar((mom.t(o) - 1) / t_next);
     }
-    for (Index i0 = 0; i0 < inner; i0 += chunk) {
-      const Index len = std::min(chunk, inner - i0);
-      auto t = tmp.head(len);
-      if constexpr (M::IsRowMajor) {
-        // rows as columns, to match the column buffer t
-        fused_run(Z.row(o).segment(i0, len).transpose().array(),
-                  G.row(o).segment(i0, len).transpose().array(),
-                  Gr.row(o).segment(i0, len).transpose().array(), t, thr(o), step, beta, kind, s);
-      } else {
-        fused_run(Z.col(o).segment(i0, len).array(), G.col(o).segment(i0, len).array(),
-                  Gr.col(o).segment(i0, len).array(), t, thr.segment(i0, len).array(), step, beta,
-                  kind, s);
-      }
-    }
+    // a row of feature maps (one threshold) or a column of a dense code (one per atom)
+    fused_update(zp + o * zs, gp + o * gs, rp + o * rs, inner, M::IsRowMajor ? thr(o) : Scalar(0),
+                 M::IsRowMajor ? nullptr : thr.data(), step, beta, kind, s);
     if (per_column) {
       if (mom.restart && s.restart > 0) {
         if constexpr (!M::IsRowMajor) Z.col(o) = G.col(o);

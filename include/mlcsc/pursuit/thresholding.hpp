@@ -9,8 +9,8 @@
 
 namespace mlcsc {
 
-/// \brief Thresholding pursuit \f$ \hat\Gamma = S_b(D^T y) \f$ on a batch (dense) or an image (conv).
-/// `threshold` is a scalar, or an Eigen vector with one value per atom (filter).
+/// \brief Thresholding pursuit \f$ \hat\Gamma = S_b(D^T y) \f$ on a batch (dense) or an image
+/// (conv). `threshold` is a scalar, or an Eigen vector with one value per atom (filter).
 template <class Op, class SignalLike, class T>
 auto thresholding(const Op& D, const SignalLike& y, const T& threshold, Shrinkage kind) {
   using Scalar = typename Op::Scalar;
@@ -28,9 +28,11 @@ auto thresholding(const Op& D, const SignalLike& y, const T& threshold, Shrinkag
         threshold.derived().template cast<Scalar>().reshaped().array();
     using V = std::decay_t<decltype(v)>;
     if constexpr (V::IsRowMajor) {
-      for (Index r = 0; r < v.rows(); ++r) internal::shrink_into(v.row(r).array(), v.row(r).array(), b(r), kind);
+      for (Index r = 0; r < v.rows(); ++r)
+        internal::shrink_into(v.row(r).array(), v.row(r).array(), b(r), kind);
     } else {
-      for (Index c = 0; c < v.cols(); ++c) internal::shrink_into(v.col(c).array(), v.col(c).array(), b, kind);
+      for (Index c = 0; c < v.cols(); ++c)
+        internal::shrink_into(v.col(c).array(), v.col(c).array(), b, kind);
     }
   }
   return code;
