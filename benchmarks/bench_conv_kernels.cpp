@@ -124,17 +124,6 @@ void run_shape(const ConvShape& s, const char* type, double gemm, int max_thread
                   op == 0 ? "analyze" : "synthesize", type, t, sec * 1e3, gf, 100.0 * gf / gemm);
     }
   }
-  // where synthesize takes its product form (conv_ops.hpp), the direct kernel it replaces
-  if (mlcsc::internal::use_gemm_synthesis(s.C, s.K, s.kh, s.kw)) {
-    set_threads(1);
-    const double sec = best_time([&] {
-      mlcsc::internal::conv_synthesize_direct(D.filters().data(), s.K, s.C, s.kh, s.kw,
-                                              mlcsc::Boundary::Zero, g, xout);
-    });
-    const double gf = flop / sec * 1e-9;
-    std::printf("%-34s %-10s %-6s %7d %10.3f %9.1f %8.0f%%   (direct kernel, not chosen)\n", s.name,
-                "synthesize", type, 1, sec * 1e3, gf, 100.0 * gf / gemm);
-  }
   set_threads(1);
 }
 

@@ -13,7 +13,15 @@ namespace mlcsc_test {
 inline std::atomic<long> g_news{0};
 }  // namespace mlcsc_test
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)  // g++
+#define MLCSC_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)  // clang
+#define MLCSC_UNDER_ASAN 1
+#endif
+#endif
+
+#if defined(MLCSC_UNDER_ASAN)
 #define MLCSC_COUNT_NEW 0
 #else
 #define MLCSC_COUNT_NEW 1

@@ -30,7 +30,7 @@ struct Shape {
 // quarter of the draws; filters up to the image size.
 inline Shape random_shape(Boundary b) {
   Shape s;
-  // a quarter of the draws with many filters, where synthesize may take its product form
+  // a quarter of the draws with many filters
   s.K = mlcsc_test::uniform_int(0, 3) == 0 ? mlcsc_test::uniform_int(16, 23)
                                            : mlcsc_test::uniform_int(1, 9);
   s.C = mlcsc_test::uniform_int(1, 4);
@@ -157,45 +157,14 @@ TEMPLATE_TEST_CASE("conv kernels: Zero with odd kernels is torch's conv2d(paddin
       }
 }
 
-TEMPLATE_TEST_CASE("synthesize in product form (few channels, many filters) matches the reference",
-                   "[conv][kernels]", float, double) {
-  // internal::gemm_synthesize directly, on any shape (the dispatch uses it only where it is
-  // faster): a GEMM over the filters, then shifted sums, against the defining loop.
-  using Scalar = TestType;
-  for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
-    for (int trial = 0; trial < 40; ++trial) {
-      Shape s = random_shape(b);
-      if (trial % 3 == 0) s.H = mlcsc_test::uniform_int(20, 70);  // several blocks of code rows
-      INFO("K " << s.K << " C " << s.C << " kh " << s.kh << " kw " << s.kw << " H " << s.H << " W "
-                << s.W << " boundary " << mlcsc::to_string(b));
-      auto D = random_conv<Scalar>(s.K, s.C, s.kh, s.kw, b);
-      mlcsc::ConvDictionary<Scalar> Dabs = D;
-      Dabs.filters() = D.filters().cwiseAbs();
-      const auto g = random_maps<Scalar>(s.K, s.H, s.W);
-      FeatureMaps<Scalar> ga(s.K, s.H, s.W), ref(s.C, s.H, s.W), bnd(s.C, s.H, s.W),
-          out(s.C, s.H, s.W);
-      ga.data() = g.data().cwiseAbs();
-      mlcsc::internal::reference_synthesize(D.filters().data(), s.K, s.C, s.kh, s.kw, b, g, ref);
-      mlcsc::internal::reference_synthesize(Dabs.filters().data(), s.K, s.C, s.kh, s.kw, b, ga,
-                                            bnd);
-      out.data().setConstant(Scalar(7));  // every value is overwritten
-      mlcsc::internal::gemm_synthesize(D.filters().data(), s.K, s.C, s.kh, s.kw, (s.kh - 1) / 2,
-                                       (s.kw - 1) / 2, b, g.data().data(), s.H, s.W,
-                                       out.data().data());
-      require_close(out, ref, bnd, s.K * s.kh * s.kw);
-    }
-  }
-}
-
 TEMPLATE_TEST_CASE("conv kernels: identical results for 1 and 2 threads", "[conv][kernels][omp]",
                    float, double) {
 #ifdef _OPENMP
   const int before = omp_get_max_threads();
   for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
-    for (int product_form = 0; product_form < 2; ++product_form) {
-      // 11 filters into 3 channels: direct kernel; 19 filters 5 x 4 into 2: the product form
-      const Index K = product_form ? 19 : 11, C = product_form ? 2 : 3;
-      REQUIRE(mlcsc::internal::use_gemm_synthesis(C, K, 5, 4) == bool(product_form));
+    for (int few_outputs = 0; few_outputs < 2; ++few_outputs) {
+      // 11 filters over 3 channels, and 19 over 2 (synthesize blocks over output rows there)
+      const Index K = few_outputs ? 19 : 11, C = few_outputs ? 2 : 3;
       auto D = random_conv<TestType>(K, C, 5, 4, b);
       const auto x = random_maps<TestType>(C, 37, 83);
       const auto g = random_maps<TestType>(K, 37, 83);

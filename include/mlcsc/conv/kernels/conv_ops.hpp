@@ -11,16 +11,16 @@
 // negligible next to the K C kh kw H W multiply-adds and keeps the dictionary free of derived
 // state that writes through filter() could leave stale).
 //
-// Kernel choice (per shape):
-//  * analyze: the direct register-blocked kernel of correlate.hpp for every shape. It blocks over
-//    6 output maps (filters), so every loaded input packet feeds 6 multiply-adds; with many
-//    channels (shape 64 -> 128, 3 x 3) it already runs at GEMM-like rates without an im2col
-//    buffer of C kh kw x H W values (bench_conv_kernels).
-//  * synthesize: the same kernel with the filter bank transposed and flipped, except into few
-//    channels from many filters (use_gemm_synthesis: C <= 3, K >= 16, kh kw >= 9; shape (a),
-//    64 filters 7 x 7 into 1 channel), where the direct kernel has no output maps to block over
-//    and is bound by its loads: there the product form of gemm_synthesize.hpp (a GEMM over the K
-//    filters, then C kh kw shifted sums) runs at the GEMM's rate.
+// Kernel choice: the direct register-blocked kernel of correlate.hpp for every shape, measured
+// against the product forms in bench_conv_kernels' shapes (AMD Zen 4, AVX-512, one thread):
+//  * analyze blocks over 6 output maps, so every loaded input packet feeds 6 multiply-adds; with
+//    many channels (shape (b), 64 -> 128, 3 x 3) it runs at 123% of Eigen's GEMM rate, with no
+//    im2col buffer of C kh kw x H W values and no allocation.
+//  * synthesize into few channels (shape (a), 64 filters 7 x 7 into 1 channel) cannot block over
+//    output maps and blocks over output rows instead. Its product form, a GEMM over the K filters
+//    (P^T = Gamma^T D, H W x kh kw) followed by kh kw shifted sums, was measured at 62 GFLOP/s
+//    (float) against the direct kernel's 68-73 (the GEMM streams all K code planes with a stride
+//    of H W and runs at 68 GFLOP/s itself), so it is not used.
 #pragma once
 
 #include <Eigen/Core>
@@ -28,7 +28,6 @@
 #include "../../core/feature_maps.hpp"
 #include "../boundary.hpp"
 #include "correlate.hpp"
-#include "gemm_synthesize.hpp"
 #include "workspace.hpp"
 
 namespace mlcsc::internal {
@@ -85,17 +84,11 @@ void conv_synthesize_direct(const Scalar* filters, Index K, Index C, Index kh, I
   correlate(A);
 }
 
-/// x = D gamma (the adjoint of conv_analyze): the product form of gemm_synthesize.hpp for few
-/// signal channels and many filters (use_gemm_synthesis), the direct kernel otherwise. Shapes are
-/// checked by the caller.
+/// x = D gamma (the adjoint of conv_analyze). Shapes are checked by the caller.
 template <class Scalar>
 void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
                      const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x) {
-  if (use_gemm_synthesis(C, K, kh, kw))
-    gemm_synthesize(filters, K, C, kh, kw, (kh - 1) / 2, (kw - 1) / 2, bd, gamma.data().data(),
-                    gamma.height(), gamma.width(), x.data().data());
-  else
-    conv_synthesize_direct(filters, K, C, kh, kw, bd, gamma, x);
+  conv_synthesize_direct(filters, K, C, kh, kw, bd, gamma, x);
 }
 
 }  // namespace mlcsc::internal
