@@ -43,3 +43,27 @@ TEST_CASE("ml_fista loop does not allocate (conv)", "[multilayer][nomalloc][conv
   REQUIRE_NOTHROW(net.ml_fista(s.noisy, p));
   REQUIRE_NOTHROW(net.ml_ista(s.noisy, p));
 }
+
+TEST_CASE("layered_thresholding into reused codes does not allocate", "[multilayer][nomalloc]") {
+  mlcsc::synthetic::ConvSpec<float> spec;
+  spec.height = 19;
+  spec.width = 23;
+  const auto s = mlcsc::synthetic::conv_sample(spec, 0.1f);
+  const auto net = mlcsc::synthetic::make_model(s, {0.1f, 0.1f});
+  std::vector<mlcsc::FeatureMaps<float>> out;
+  net.layered_thresholding(s.noisy, out);  // sizes out and the kernels' per-thread buffers
+  Eigen::internal::set_is_malloc_allowed(false);
+  REQUIRE_NOTHROW(net.layered_thresholding(s.noisy, out));
+  Eigen::internal::set_is_malloc_allowed(true);
+
+  auto D1 = mlcsc_test::random_dictionary<double>(13, 29);
+  mlcsc::MultiLayer<mlcsc::Dictionary<double>> dense;
+  dense.add_layer(D1, 0.1);
+  dense.add_layer(mlcsc_test::random_dictionary<double>(29, 17), 0.1);
+  const mlcsc::Matrix<double> Y = mlcsc_test::randn<double>(13, 301);
+  std::vector<mlcsc::Matrix<double>> codes;
+  dense.layered_thresholding(Y, codes);
+  Eigen::internal::set_is_malloc_allowed(false);
+  REQUIRE_NOTHROW(dense.layered_thresholding(Y, codes));
+  Eigen::internal::set_is_malloc_allowed(true);
+}

@@ -126,24 +126,38 @@ class MultiLayer {
   /// convolution with weights D_l, bias -b_l and a ReLU. Returns the L estimates.
   template <class SignalLike>
   std::vector<Code> layered_thresholding(const SignalLike& y) const {
+    std::vector<Code> out;
+    layered_thresholding(y, out);
+    return out;
+  }
+
+  /// \brief The same forward pass into caller-owned codes, for loops over many signals: `out`
+  /// is either empty (then it is filled with depth() new codes) or holds exactly the depth()
+  /// codes of the shapes this pass produces (e.g. from the previous call), which are overwritten
+  /// without allocating. Anything else throws std::invalid_argument naming out[l] and the
+  /// expected vs given shapes (never resized). Freshly allocated codes of a few MiB can cost
+  /// more than the convolutions: the allocator hands the memory back to the system between calls
+  /// and every page faults in again (bench_multilayer measures both ways).
+  template <class SignalLike>
+  void layered_thresholding(const SignalLike& y, std::vector<Code>& out) const {
     require_layers("layered_thresholding");
     decltype(auto) ys = layers_[0]->signal_view(y);
     layers_[0]->check_signal(ys, "MultiLayer::layered_thresholding", "y");
-    std::vector<Code> out;
-    out.reserve(layers_.size());
+    const bool fresh = out.empty();
+    if (!fresh) check_outputs(internal::shape_key(ys), out);
+    if (fresh) out.reserve(layers_.size());
     for (size_t l = 0; l < layers_.size(); ++l) {
       const Op& D = *layers_[l];
       if (l == 0) {
-        out.push_back(D.code_like(ys));
+        if (fresh) out.push_back(D.code_like(ys));
         D.analyze(ys, out[0]);
       } else {
-        out.push_back(D.code_like(out[l - 1]));
+        if (fresh) out.push_back(D.code_like(out[l - 1]));
         D.analyze(out[l - 1], out[l]);
       }
       auto& v = values(out[l]);
       internal::shrink_rows(v, v, thr_[l], Scalar(1), kind_[l]);
     }
-    return out;
   }
 
   /// \brief Layered Lasso (layered basis pursuit; JMLR 2017, Sec. 6):
@@ -291,6 +305,22 @@ class MultiLayer {
     if (layers_.empty())
       internal::throw_invalid("MultiLayer::", fn,
                               ": the model is empty (depth 0); add layers with add_layer first");
+  }
+  // out[l] must have the shape of layer l's code for a signal of shape `key` (the signal keeps
+  // its columns or height x width from layer to layer; the rows become code_rows()).
+  void check_outputs(internal::ShapeKey key, const std::vector<Code>& out) const {
+    if (out.size() != layers_.size())
+      internal::throw_invalid(
+          "MultiLayer::layered_thresholding: 'out' must be empty or hold one "
+          "code per layer (",
+          layers_.size(), "), got ", out.size());
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      key[0] = layers_[l]->code_rows();
+      const internal::ShapeKey got = internal::shape_key(out[l]);
+      if (got != key)
+        internal::throw_invalid("MultiLayer::layered_thresholding: 'out[", l, "]' must be ",
+                                internal::to_string(key), ", got ", internal::to_string(got));
+    }
   }
   template <class P>
   void check_per_layer(const std::vector<P>& per_layer, const char* fn, const char* name) const {

@@ -40,7 +40,8 @@ void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, B
   Scalar* w = conv_scratch<Scalar>(ConvBuffer::PackedFilters, K * C * taps);
   for (Index k = 0; k < K; ++k)
     for (Index c = 0; c < C; ++c)
-      for (Index t = 0; t < taps; ++t) w[(c * taps + t) * K + k] = filters[(k * C + c) * taps + t];
+      for (Index t = 0; t < taps; ++t)
+        w[filter_index(C, K, taps, c, t, k)] = filters[(k * C + c) * taps + t];
   CorrelateArgs<Scalar> A;
   A.src = x.data().data();
   A.cin = C;
@@ -67,7 +68,7 @@ void conv_synthesize_direct(const Scalar* filters, Index K, Index C, Index kh, I
   for (Index k = 0; k < K; ++k)
     for (Index c = 0; c < C; ++c)
       for (Index t = 0; t < taps; ++t)
-        w[(k * taps + (taps - 1 - t)) * C + c] = filters[(k * C + c) * taps + t];
+        w[filter_index(K, C, taps, k, taps - 1 - t, c)] = filters[(k * C + c) * taps + t];
   CorrelateArgs<Scalar> A;
   A.src = gamma.data().data();
   A.cin = K;

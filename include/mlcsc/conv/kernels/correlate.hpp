@@ -20,6 +20,9 @@
 //    output rows of one map instead (kRowBlock): an input row feeds each of them through another
 //    filter row. That kernel is bound by the load ports (a misaligned 64-byte load costs two), at
 //    about half of GEMM's rate on AVX-512 (shape (a) synthesize in bench_conv_kernels).
+//  * The filters are packed block-major (filter_index below): the taps of one block of 6 output
+//    maps are contiguous, 6 values per tap, so a micro-tile streams 6 c kh kw values in order
+//    from L1 instead of one short run per tap strided by cout.
 //  * Explicit Eigen packet math (ploadu / pset1 / pmadd / pstoreu), so the vector width is stated
 //    and the accumulators stay in registers whatever the compiler (PERFORMANCE.md: g++ does not
 //    keep an auto-vectorized accumulator block in registers). A partial last packet is computed
@@ -64,7 +67,7 @@ struct CorrelateArgs {
   Eigen::Index cin = 0, cout = 0, H = 0, W = 0, kh = 0, kw = 0;
   Eigen::Index top = 0, left = 0;  // the anchor
   Boundary boundary = Boundary::Zero;
-  const Scalar* w = nullptr;  // packed filters w[((c kh + u) kw + v) cout + o]
+  const Scalar* w = nullptr;  // packed filters, w[filter_index(cin, cout, kh kw, c, u kw + v, o)]
   Scalar* dst = nullptr;      // cout planes of H x W, contiguous
 };
 
@@ -84,6 +87,29 @@ using packet_t = typename Eigen::internal::packet_traits<Scalar>::type;
 template <class Scalar>
 constexpr int packet_size = Eigen::internal::unpacket_traits<packet_t<Scalar>>::size;
 
+constexpr int max_micro_maps = 6;
+
+/// Where filter value w[c, t, o] (tap t = u kw + v) sits in the packed buffer: output maps in
+/// blocks of max_micro_maps (the last one narrower), each block's taps contiguous with the
+/// block's maps innermost. With cout <= max_micro_maps this is w[(c taps + t) cout + o].
+inline Eigen::Index filter_index(Eigen::Index cin, Eigen::Index cout, Eigen::Index taps,
+                                 Eigen::Index c, Eigen::Index t, Eigen::Index o) {
+  const Eigen::Index o0 = o / max_micro_maps * max_micro_maps;
+  const Eigen::Index width = std::min<Eigen::Index>(max_micro_maps, cout - o0);
+  return o0 * cin * taps + (c * taps + t) * width + (o - o0);
+}
+
+/// The packed filters of output map o: a pointer to w[0, 0, o] and the distance between taps.
+struct FilterRun {
+  Eigen::Index offset, stride;
+};
+inline FilterRun filter_run(Eigen::Index cin, Eigen::Index cout, Eigen::Index taps,
+                            Eigen::Index o) {
+  const Eigen::Index o0 = o / max_micro_maps * max_micro_maps;
+  return {filter_index(cin, cout, taps, 0, 0, o),
+          std::min<Eigen::Index>(max_micro_maps, cout - o0)};
+}
+
 /// MB output maps (o0..o0+MB-1) x NB packets of output row `oi`, columns oj.., reading the tile
 /// from row ti, column tj. Partial: NB == 1 and only `valid` lanes are stored.
 template <class Scalar, int MB, int NB, bool Partial>
@@ -98,18 +124,18 @@ inline void corr_micro(const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index 
     MLCSC_UNROLL
     for (int n = 0; n < NB; ++n) acc[m][n] = pset1<Packet>(Scalar(0));
   }
-  const Eigen::Index kh = T.kh, kw = T.kw, cout = T.cout;
+  const Eigen::Index kh = T.kh, kw = T.kw;
+  const FilterRun run = filter_run(T.cin, T.cout, kh * kw, o0);
+  const Eigen::Index ws = run.stride;  // == MB except for the few-map kernel's leftover rows
+  const Scalar* wv = T.w + run.offset;
   for (Eigen::Index c = 0; c < T.cin; ++c) {
     const Scalar* inc = T.in + c * T.plane + ti * T.stride + tj;
-    const Scalar* wc = T.w + c * kh * kw * cout + o0;
     for (Eigen::Index u = 0; u < kh; ++u) {
       const Scalar* row = inc + u * T.stride;
-      const Scalar* wu = wc + u * kw * cout;
-      for (Eigen::Index v = 0; v < kw; ++v) {
+      for (Eigen::Index v = 0; v < kw; ++v, wv += ws) {
         Packet x[NB];
         MLCSC_UNROLL
         for (int n = 0; n < NB; ++n) x[n] = ploadu<Packet>(row + v + n * L);
-        const Scalar* wv = wu + v * cout;
         MLCSC_UNROLL
         for (int m = 0; m < MB; ++m) {
           const Packet f = pset1<Packet>(wv[m]);
@@ -219,10 +245,12 @@ inline void corr_micro_rows(const TileView<Scalar>& T, Eigen::Index o, Eigen::In
     MLCSC_UNROLL
     for (int n = 0; n < NB; ++n) acc[r][n] = pset1<Packet>(Scalar(0));
   }
-  const Eigen::Index kh = T.kh, kw = T.kw, cout = T.cout;
+  const Eigen::Index kh = T.kh, kw = T.kw;
+  const FilterRun run = filter_run(T.cin, T.cout, kh * kw, o);
+  const Eigen::Index cout = run.stride;  // the distance between taps
   for (Eigen::Index c = 0; c < T.cin; ++c) {
     const Scalar* inc = T.in + c * T.plane + ti * T.stride + tj;
-    const Scalar* wc = T.w + c * kh * kw * cout + o;
+    const Scalar* wc = T.w + run.offset + c * kh * kw * cout;
     for (Eigen::Index s = 0; s < R + kh - 1; ++s) {
       const int lo = int(std::max<Eigen::Index>(0, s - kh + 1));
       const int hi = int(std::min<Eigen::Index>(R - 1, s));
@@ -266,8 +294,6 @@ template <class Scalar>
 bool use_row_blocking(const CorrelateArgs<Scalar>& A) {
   return A.cout < 4 && A.kh >= 2 && A.H >= kRowBlock;
 }
-
-constexpr int max_micro_maps = 6;
 
 template <class Scalar>
 void corr_row_dispatch(Eigen::Index mb, const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index ti,
@@ -348,7 +374,7 @@ void correlate(const CorrelateArgs<Scalar>& A) {
     const Index i0 = (tile / t.col_tiles) * t.rows, j0 = (tile % t.col_tiles) * t.cols;
     const Index i1 = std::min(A.H, i0 + t.rows), j1 = std::min(A.W, j0 + t.cols);
     const Index trows = i1 - i0 + A.kh - 1;
-    const Index tstride = (j1 - j0 + L - 1) / L * L + A.kw - 1;
+    const Index tstride = ((j1 - j0 + L - 1) / L * L + A.kw - 1 + L - 1) / L * L;  // aligned rows
     Scalar* buf = conv_scratch<Scalar>(ConvBuffer::Tile, A.cin * trows * tstride);
     pad_tile(A.src, A.cin, A.H, A.W, i0 - A.top, j0 - A.left, trows, tstride, A.boundary, buf);
     const TileView<Scalar> T{buf,  trows * tstride, tstride,   A.w, A.cin, A.cout, A.kh,
@@ -361,9 +387,11 @@ void correlate(const CorrelateArgs<Scalar>& A) {
       }
       continue;
     }
-    for (Index ob = 0; ob < nob; ++ob) {
-      const Index o0 = ob * max_micro_maps, mb = std::min<Index>(max_micro_maps, A.cout - o0);
-      for (Index i = i0; i < i1; ++i) corr_row_dispatch(mb, T, o0, i - i0, 0, i, j0, j1);
+    for (Index i = i0; i < i1; ++i) {
+      for (Index ob = 0; ob < nob; ++ob) {
+        const Index o0 = ob * max_micro_maps, mb = std::min<Index>(max_micro_maps, A.cout - o0);
+        corr_row_dispatch(mb, T, o0, i - i0, 0, i, j0, j1);
+      }
     }
   }
 }

@@ -10,6 +10,7 @@
 // EIGEN_RUNTIME_NO_MALLOC guard (the kernels use unaligned packet loads and need no alignment).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include <Eigen/Core>
@@ -23,8 +24,12 @@ template <class Scalar>
 Scalar* conv_scratch(ConvBuffer which, Eigen::Index n) {
   thread_local std::vector<Scalar> buffers[2];
   std::vector<Scalar>& b = buffers[int(which)];
-  if (Eigen::Index(b.size()) < n) b.resize(std::size_t(n));
-  return b.data();
+  constexpr std::size_t align = 64;  // a cache line: aligned rows load without line splits
+  constexpr std::size_t slack = align / sizeof(Scalar);
+  if (b.size() < std::size_t(n) + slack) b.resize(std::size_t(n) + slack);
+  void* p = b.data();
+  std::size_t space = b.size() * sizeof(Scalar);
+  return static_cast<Scalar*>(std::align(align, std::size_t(n) * sizeof(Scalar), p, space));
 }
 
 }  // namespace mlcsc::internal
