@@ -179,6 +179,26 @@ TEMPLATE_TEST_CASE("lipschitz() is the largest squared singular value", "[dense]
   }
 }
 
+TEMPLATE_TEST_CASE("lipschitz() beyond the exact eigen-solve (both sides > 1024)",
+                   "[dense][dictionary]", float, double) {
+  using Scalar = TestType;
+  // D = I + sigma u u^T (u a unit vector orthogonal to the all-ones vector, which a power
+  // iteration started from ones would never leave): D^T D has eigenvalue (1 + sigma)^2 on u and
+  // 1 elsewhere (the Lanczos path: the Gram matrix is larger than 1024)
+  const Index n = 1025 + 2 * mlcsc_test::uniform_int(0, 8);
+  Eigen::VectorXd u = Eigen::VectorXd::NullaryExpr(
+      n, [](Index i) { return std::sin(0.37 * double(i * i)) + 0.2 * double(i % 3); });
+  u.array() -= u.mean();
+  u.normalize();
+  const double sigma = 0.3;
+  const Eigen::MatrixXd A = Eigen::MatrixXd::Identity(n, n) + sigma * u * u.transpose();
+  const mlcsc::Dictionary<Scalar> D(A.template cast<Scalar>());
+  const double exact = (1 + sigma) * (1 + sigma);
+  // from below, times the 0.2% margin; float: the matrix itself is rounded (relative 1e-7)
+  REQUIRE(double(D.lipschitz()) >= exact * (1 - 1e-6));
+  REQUIRE(double(D.lipschitz()) <= exact * 1.0021);
+}
+
 TEMPLATE_TEST_CASE("gram() is D^T D and symmetric", "[dense][dictionary]", float, double) {
   using Scalar = TestType;
   const Index n = mlcsc_test::uniform_int(1, 33), m = mlcsc_test::uniform_int(1, 71);

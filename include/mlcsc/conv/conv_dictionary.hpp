@@ -18,6 +18,7 @@
 #include "../core/feature_maps.hpp"
 #include "../core/fwd.hpp"
 #include "../core/operator.hpp"
+#include "../internal/lanczos.hpp"
 #include "boundary.hpp"
 #include "kernels/conv_ops.hpp"
 
@@ -298,60 +299,26 @@ class ConvDictionary {
     return lanczos_lipschitz(H, W, Boundary::Zero, upper);
   }
 
-  // Lanczos (3-term recurrence, no reorthogonalization: loss of orthogonality only duplicates
-  // Ritz values, it never pushes the largest one past lambda_max) on D^T D from a seeded random
-  // start; the largest Ritz value theta approaches lambda_max from below, much faster than power
-  // iteration. Stops when theta changed by <= 1e-7 over 5 steps (after at least 10), after 120
-  // steps, or as soon as theta * 1.002 reaches the known upper bound (then the bound is within
-  // 0.2% and is returned). Returns min(theta * 1.002, upper): the 0.2% margin covers the float
-  // operator's rounding and an unconverged tail, so that 1/L stays a valid step.
+  // Lanczos on D^T D (internal/lanczos.hpp) from a seeded random start, in double, with a 0.2%
+  // margin above the largest Ritz value (it covers the float operator's rounding and an
+  // unconverged tail, so that 1/L stays a valid step), capped by `upper`.
   double lanczos_lipschitz(Index H, Index W, Boundary bd, double upper) const {
-    constexpr double margin = 1.002;
     ConvDictionary tmp(K_, C_, kh_, kw_, bd);
     tmp.filters_ = filters_;
     const Index N = K_ * H * W;
-    std::mt19937 gen(12345);
-    std::normal_distribution<double> g(0.0, 1.0);
-    Vector<double> v(N), vprev = Vector<double>::Zero(N), w(N);
-    for (Index i = 0; i < N; ++i) v(i) = g(gen);
-    v.normalize();
     Code z(K_, H, W), az(K_, H, W);
     Signal x(C_, H, W);
-    std::vector<double> alpha, beta;
-    double theta = 0, theta_prev = -1;
-    const int max_steps = int(std::min<Index>(120, N));
-    for (int j = 0; j < max_steps; ++j) {
-      Eigen::Map<Vector<Scalar>>(z.data().data(), N) = v.template cast<Scalar>();
-      tmp.synthesize(z, x);
-      tmp.analyze(x, az);
-      w = Eigen::Map<const Vector<Scalar>>(az.data().data(), N).template cast<double>();
-      const double a = w.dot(v);
-      alpha.push_back(a);
-      if (j > 0)
-        w -= a * v + beta.back() * vprev;
-      else
-        w -= a * v;
-      const double b = w.norm();
-      const bool last = !(b > 1e-10 * std::abs(a)) || j + 1 == max_steps;
-      if ((j + 1) % 5 == 0 || last) {
-        const Index m = Index(alpha.size());
-        const Vector<double> d = Eigen::Map<Vector<double>>(alpha.data(), m);
-        const Vector<double> e =
-            m > 1 ? Vector<double>(Eigen::Map<Vector<double>>(beta.data(), m - 1))
-                  : Vector<double>(0);
-        Eigen::SelfAdjointEigenSolver<Matrix<double>> es;
-        es.computeFromTridiagonal(d, e, Eigen::EigenvaluesOnly);
-        theta = es.eigenvalues().maxCoeff();
-        if (theta * margin >= upper) break;
-        if (j >= 9 && std::abs(theta - theta_prev) <= 1e-7 * theta) break;
-        theta_prev = theta;
-      }
-      if (last) break;
-      beta.push_back(b);
-      vprev.swap(v);
-      v = w / b;
-    }
-    return std::min(theta * margin, upper);
+    internal::LanczosParams p;
+    p.upper = upper;
+    return internal::lanczos_lambda_max(
+        N,
+        [&](const Vector<double>& v, Vector<double>& w) {
+          Eigen::Map<Vector<Scalar>>(z.data().data(), N) = v.template cast<Scalar>();
+          tmp.synthesize(z, x);
+          tmp.analyze(x, az);
+          w = Eigen::Map<const Vector<Scalar>>(az.data().data(), N).template cast<double>();
+        },
+        p);
   }
 
   Index K_ = 0, C_ = 0, kh_ = 0, kw_ = 0;

@@ -12,6 +12,7 @@
 #include "../core/fwd.hpp"
 #include "../core/operator.hpp"
 #include "../internal/gemm.hpp"
+#include "../internal/lanczos.hpp"
 
 namespace mlcsc {
 
@@ -135,32 +136,10 @@ class Dictionary {
                               internal::shape(out.rows(), out.cols()));
   }
 
-  // lambda_max of the smaller Gram matrix (A A^T or A^T A have the same nonzero spectrum), in
-  // double: an exact symmetric eigen-solve up to 1024, power iteration beyond.
+  // lambda_max of the smaller Gram matrix in double: exact up to 1024, Lanczos beyond
+  // (internal/lanczos.hpp).
   void update_lipschitz() {
-    const Matrix<double> A = atoms_.template cast<double>();
-    const bool tall = A.rows() >= A.cols();
-    const Matrix<double> S =
-        tall ? Matrix<double>(A.transpose() * A) : Matrix<double>(A * A.transpose());
-    double L = 0;
-    if (S.rows() <= 1024) {
-      Eigen::SelfAdjointEigenSolver<Matrix<double>> es(S, Eigen::EigenvaluesOnly);
-      L = es.eigenvalues().maxCoeff();
-    } else {
-      Vector<double> v = Vector<double>::Ones(S.rows()).normalized(), w(S.rows());
-      for (int it = 0; it < 1000; ++it) {
-        w.noalias() = S * v;
-        const double Lnew = v.dot(w);
-        v = w.normalized();
-        if (std::abs(Lnew - L) <= 1e-12 * Lnew) {
-          L = Lnew;
-          break;
-        }
-        L = Lnew;
-      }
-      L *= 1.0 + 1e-6;  // power iteration approaches from below; a step of 1/L must stay safe
-    }
-    lipschitz_ = Scalar(L);
+    lipschitz_ = Scalar(internal::gram_lambda_max(atoms_.template cast<double>()));
   }
 
   Matrix<Scalar> atoms_;
