@@ -172,8 +172,9 @@ class ComposedOperator {
     return x;
   }
 
-  /// \f$ \|D_1 \cdots D_l\|_2^2 \f$ for signals shaped like y: power iteration (see the class).
-  /// Leaves a workspace set sized for y (the pursuit's loop follows).
+  /// \f$ \|D_1 \cdots D_l\|_2^2 \f$ for signals shaped like y: exact for dense layers, Lanczos for
+  /// convolutional ones (see the class). Leaves a workspace set sized for y (the pursuit's loop
+  /// follows).
   template <class SignalLike>
   Scalar lipschitz_for(const SignalLike& y) const {
     const internal::ShapeKey key = lipschitz_key(y);
