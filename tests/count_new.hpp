@@ -1,8 +1,9 @@
 // Test helper: replaces the global operator new (plain and aligned) of the test executable that
 // includes it (once, in one translation unit) with versions that count their calls in
 // mlcsc_test::g_news, so a test can check that code makes no heap allocation at all, outside
-// Eigen's allocator too. AddressSanitizer brings its own operator new; replacing it there mixes
-// the two allocators, so under ASan nothing is replaced and MLCSC_COUNT_NEW is 0.
+// Eigen's allocator too. AddressSanitizer and ThreadSanitizer bring their own operator new;
+// replacing it there mixes the allocators (or fails to link), so under either nothing is
+// replaced and MLCSC_COUNT_NEW is 0.
 #pragma once
 
 #include <atomic>
@@ -13,10 +14,10 @@ namespace mlcsc_test {
 inline std::atomic<long> g_news{0};
 }  // namespace mlcsc_test
 
-#if defined(__SANITIZE_ADDRESS__)  // g++
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)  // g++
 #define MLCSC_UNDER_ASAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)  // clang
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)  // clang
 #define MLCSC_UNDER_ASAN 1
 #endif
 #endif
