@@ -58,11 +58,10 @@ void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, B
   correlate(A);
 }
 
-/// x = D gamma by the direct kernel (the adjoint of conv_analyze). Shapes are checked by the
-/// caller.
+/// x = D gamma (the adjoint of conv_analyze). Shapes are checked by the caller.
 template <class Scalar>
-void conv_synthesize_direct(const Scalar* filters, Index K, Index C, Index kh, Index kw,
-                            Boundary bd, const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x) {
+void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
+                     const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x) {
   const Index taps = kh * kw;
   Scalar* w = conv_scratch<Scalar>(ConvBuffer::PackedFilters, K * C * taps);
   for (Index k = 0; k < K; ++k)
@@ -83,13 +82,6 @@ void conv_synthesize_direct(const Scalar* filters, Index K, Index C, Index kh, I
   A.w = w;
   A.dst = x.data().data();
   correlate(A);
-}
-
-/// x = D gamma (the adjoint of conv_analyze). Shapes are checked by the caller.
-template <class Scalar>
-void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
-                     const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x) {
-  conv_synthesize_direct(filters, K, C, kh, kw, bd, gamma, x);
 }
 
 }  // namespace mlcsc::internal
