@@ -44,18 +44,25 @@ TEMPLATE_TEST_CASE("conv Lasso (FISTA, ISTA) runs its loop without allocation", 
 TEMPLATE_TEST_CASE("conv analyze / synthesize make no heap allocation per call",
                    "[conv][no_malloc]", float, double) {
   for (Boundary b : {Boundary::Circular, Boundary::Zero}) {
-    auto D = random_conv<TestType>(9, 3, 3, 7, b);
-    FeatureMaps<TestType> x(3, 40, 70), g(9, 40, 70);
-    x.data() = mlcsc_test::randn<TestType>(3, 40 * 70);
-    D.analyze(x, g);  // first call: the per-thread buffers grow
-    D.synthesize(g, x);
-    const long before = g_news.load();
-    Eigen::internal::set_is_malloc_allowed(false);
-    for (int it = 0; it < 5; ++it) {
-      D.analyze(x, g);
+    // the direct kernel (3 x 7), then the Winograd path (3 x 3 between 16 and 17 maps)
+    for (const bool winograd : {false, true}) {
+      const Index K = winograd ? 17 : 9, C = winograd ? 16 : 3, kw = winograd ? 3 : 7;
+      const Index H = 40, W = winograd ? 61 : 70;
+      REQUIRE(mlcsc::internal::use_winograd<TestType>(C, K, 3, kw, H, W) == winograd);
+      REQUIRE(mlcsc::internal::use_winograd<TestType>(K, C, 3, kw, H, W) == winograd);
+      auto D = random_conv<TestType>(K, C, 3, kw, b);
+      FeatureMaps<TestType> x(C, H, W), g(K, H, W);
+      x.data() = mlcsc_test::randn<TestType>(C, H * W);
+      D.analyze(x, g);  // first call: the per-thread buffers grow
       D.synthesize(g, x);
+      const long before = g_news.load();
+      Eigen::internal::set_is_malloc_allowed(false);
+      for (int it = 0; it < 5; ++it) {
+        D.analyze(x, g);
+        D.synthesize(g, x);
+      }
+      Eigen::internal::set_is_malloc_allowed(true);
+      if (MLCSC_COUNT_NEW) CHECK(g_news.load() == before);
     }
-    Eigen::internal::set_is_malloc_allowed(true);
-    if (MLCSC_COUNT_NEW) CHECK(g_news.load() == before);
   }
 }

@@ -11,8 +11,12 @@
 // negligible next to the K C kh kw H W multiply-adds and keeps the dictionary free of derived
 // state that writes through filter() could leave stale).
 //
-// Kernel choice: the direct register-blocked kernel of correlate.hpp for every shape, measured
-// against the product forms in bench_conv_kernels' shapes (AMD Zen 4, AVX-512, one thread):
+// Kernel choice (ConvKernel::Automatic), measured in bench_conv_kernels (AMD Zen 4, AVX-512):
+//  * 3 x 3 filters between many maps (use_winograd in winograd.hpp: cin, cout >= 16 and images
+//    whose tile rows are not mostly padding): Winograd's F(2x2, 3x3), 2.25x fewer multiply-adds
+//    than the direct kernel (winograd.hpp has the measured figures).
+//  * every other shape: the direct register-blocked kernel of correlate.hpp, measured against the
+//    product forms:
 //  * analyze blocks over 6 output maps, so every loaded input packet feeds 6 multiply-adds; with
 //    many channels (shape (b), 64 -> 128, 3 x 3) it runs at 123% of Eigen's GEMM rate, with no
 //    im2col buffer of C kh kw x H W values and no allocation.
@@ -25,17 +29,46 @@
 
 #include <Eigen/Core>
 
+#include "../../core/errors.hpp"
 #include "../../core/feature_maps.hpp"
 #include "../boundary.hpp"
 #include "correlate.hpp"
+#include "winograd.hpp"
 #include "workspace.hpp"
 
 namespace mlcsc::internal {
 
+/// Which kernel runs a correlation: the choice rule above, or one forced (tests, benchmarks;
+/// Winograd needs 3 x 3 filters).
+enum class ConvKernel { Automatic, Direct, Winograd };
+
+inline bool winograd_chosen(ConvKernel kernel, Index cin, Index cout, Index kh, Index kw, Index H,
+                            Index W, bool double_precision) {
+  if (kernel == ConvKernel::Winograd) {
+    if (kh != 3 || kw != 3)
+      throw_invalid("ConvKernel::Winograd: needs 3 x 3 filters, got ", shape(kh, kw));
+    return true;
+  }
+  if (kernel == ConvKernel::Direct) return false;
+  return double_precision ? use_winograd<double>(cin, cout, kh, kw, H, W)
+                          : use_winograd<float>(cin, cout, kh, kw, H, W);
+}
+
 /// gamma = D^T x. Shapes are checked by the caller (ConvDictionary).
 template <class Scalar>
 void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
-                  const FeatureMaps<Scalar>& x, FeatureMaps<Scalar>& gamma) {
+                  const FeatureMaps<Scalar>& x, FeatureMaps<Scalar>& gamma,
+                  ConvKernel kernel = ConvKernel::Automatic) {
+  if (winograd_chosen(kernel, C, K, kh, kw, x.height(), x.width(),
+                      sizeof(Scalar) == sizeof(double))) {
+    Scalar* U = conv_scratch<Scalar>(ConvBuffer::WinogradFilters, 16 * K * C);
+    winograd_filters(
+        C, K, [&](Index k, Index c, int u, int v) { return filters[(k * C + c) * 9 + u * 3 + v]; },
+        U);
+    winograd_correlate(WinogradArgs<Scalar>{x.data().data(), C, K, x.height(), x.width(), bd, U,
+                                            gamma.data().data()});
+    return;
+  }
   const Index taps = kh * kw;
   Scalar* w = conv_scratch<Scalar>(ConvBuffer::PackedFilters, K * C * taps);
   for (Index k = 0; k < K; ++k)
@@ -61,7 +94,22 @@ void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, B
 /// x = D gamma (the adjoint of conv_analyze). Shapes are checked by the caller.
 template <class Scalar>
 void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
-                     const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x) {
+                     const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x,
+                     ConvKernel kernel = ConvKernel::Automatic) {
+  if (winograd_chosen(kernel, K, C, kh, kw, gamma.height(), gamma.width(),
+                      sizeof(Scalar) == sizeof(double))) {
+    // the correlation with cin = K, cout = C and the filters flipped (see the top of this file)
+    Scalar* U = conv_scratch<Scalar>(ConvBuffer::WinogradFilters, 16 * K * C);
+    winograd_filters(
+        K, C,
+        [&](Index c, Index k, int u, int v) {
+          return filters[(k * C + c) * 9 + (2 - u) * 3 + (2 - v)];
+        },
+        U);
+    winograd_correlate(WinogradArgs<Scalar>{gamma.data().data(), K, C, gamma.height(),
+                                            gamma.width(), bd, U, x.data().data()});
+    return;
+  }
   const Index taps = kh * kw;
   Scalar* w = conv_scratch<Scalar>(ConvBuffer::PackedFilters, K * C * taps);
   for (Index k = 0; k < K; ++k)

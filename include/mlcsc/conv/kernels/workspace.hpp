@@ -3,7 +3,8 @@
 // reused, so a solver calling analyze/synthesize in a loop allocates only on its first iteration
 // (per thread and largest shape), never per call. They live until the thread exits; a tile buffer
 // is bounded by the tile budget of correlate.hpp (about 1 MiB), the packed filters by the size of
-// the filter bank.
+// the filter bank (16 / 9 of it for the Winograd transform), Winograd's block buffers by
+// 16 x cin x 64 values (winograd.hpp).
 //
 // std::vector with std::allocator is used on purpose: its growth does not go through Eigen's
 // aligned_malloc, so the one-time growth inside a solver loop does not trip Eigen's
@@ -17,12 +18,19 @@
 
 namespace mlcsc::internal {
 
-enum class ConvBuffer { PackedFilters = 0, Tile = 1 };
+enum class ConvBuffer {
+  PackedFilters = 0,
+  Tile,
+  WinogradFilters,   // U of winograd.hpp (the calling thread)
+  WinogradInput,     // V and the de-interleaved rows of one block (every thread)
+  WinogradProducts,  // the 16 products and outputs of one block of maps (every thread)
+  Count
+};
 
 /// This thread's buffer `which`, grown to at least `n` elements (contents unspecified).
 template <class Scalar>
 Scalar* conv_scratch(ConvBuffer which, Eigen::Index n) {
-  thread_local std::vector<Scalar> buffers[2];
+  thread_local std::vector<Scalar> buffers[int(ConvBuffer::Count)];
   std::vector<Scalar>& b = buffers[int(which)];
   constexpr std::size_t align = 64;  // a cache line: aligned rows load without line splits
   constexpr std::size_t slack = align / sizeof(Scalar);

@@ -1,0 +1,381 @@
+// mlcsc: Winograd's minimal filtering F(2x2, 3x3) for the 3 x 3 correlation with centred anchor
+// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016):
+//
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A          (.) = element-wise product
+//
+// gives the 2 x 2 outputs of a 3 x 3 filter g on a 4 x 4 input patch d with 16 multiplications
+// instead of 36, where
+//
+//   B^T = | 1  0 -1  0 |    G = | 1    0    0  |    A^T = | 1  1  1  0 |
+//         | 0  1  1  0 |        | 1/2  1/2  1/2 |          | 0  1 -1 -1 |
+//         | 0 -1  1  0 |        | 1/2 -1/2  1/2 |
+//         | 0  1  0 -1 |        | 0    0    1  |
+//
+// Summed over input channels, the element-wise products become 16 independent matrix products,
+// one per transform coefficient xi = 4 i + j:
+//
+//   M_xi (cout x tiles) = U_xi (cout x cin) V_xi (cin x tiles),   U = G g G^T,  V = B^T d B,
+//
+// so the multiply-adds are 16/36 = 1/2.25 of the direct kernel's and the transforms are
+// additions only. The output tile (ti, tj) covers outputs rows 2ti, 2ti+1 and columns 2tj, 2tj+1
+// and reads the input patch whose corner is (2ti - 1, 2tj - 1) (anchor 1), the border resolved as
+// in the direct kernel (0 for Zero, wrapped for Circular); outputs past an odd H or W are computed
+// and dropped.
+//
+// How it is fast:
+//  * The tiles are processed in blocks of about one micro-tile width (4 packets of tiles): whole
+//    tile rows when they are short, else row segments; each segment is padded to whole packets.
+//    A block's V (16 x cin x slots) stays in L2, its products (16 x 6 x slots) in L1.
+//  * The input rows of a block are first de-interleaved into even and odd columns, so the 4 x 4
+//    patches of consecutive tiles are plain unaligned packet loads; the input transform then runs
+//    on packets of L tiles at once (32 adds for 16 values of L tiles).
+//  * The products use the register blocking of correlate.hpp: 6 output maps x 4 packets of tiles
+//    in 24 accumulators, each loaded V packet feeding 6 fused multiply-adds, U packed block-major
+//    so a micro-tile reads its 6 cin values per xi in order.
+//  * Each tile's outputs are summed in one fixed order (channels in order, then the output
+//    transform), whatever the block or the thread: results are bitwise identical across thread
+//    counts.
+// Accuracy: an output is rounded through the input transform (2 levels of 2-term sums), the cin
+// fused multiply-adds and the output transform (2 levels of 3-term sums), and the transforms'
+// absolute weights sum_xi |A||G||B| are at most 2 per dimension, so
+//   |error| <= (cin + 7) eps 4 sum_c |g_c|_1 |x_c on the output's 5 x 5 window|_1
+// (test_conv_winograd derives and checks it). It is a few times the direct kernel's error in
+// float (measured: max relative error 1-2e-7 against 0.5-1e-7), far below any solver tolerance.
+#pragma once
+
+#include <algorithm>
+
+#include <Eigen/Core>
+
+#include "../../internal/parallel.hpp"
+#include "../boundary.hpp"
+#include "correlate.hpp"
+#include "workspace.hpp"
+
+namespace mlcsc::internal {
+
+/// The 3 x 3 correlation of CorrelateArgs with anchor (1, 1) by F(2x2, 3x3); U holds the
+/// transformed filters (winograd_filters).
+template <class Scalar>
+struct WinogradArgs {
+  const Scalar* src = nullptr;  // cin planes of H x W
+  Eigen::Index cin = 0, cout = 0, H = 0, W = 0;
+  Boundary boundary = Boundary::Zero;
+  const Scalar* U = nullptr;  // 16 x cin x cout, packed by winograd_filter_index
+  Scalar* dst = nullptr;      // cout planes of H x W
+};
+
+/// Where U_xi[o, c] sits: xi-major, then the block-major order of correlate.hpp (blocks of
+/// max_micro_maps output maps, each block's channels contiguous with its maps innermost).
+inline Eigen::Index winograd_filter_index(Eigen::Index cin, Eigen::Index cout, Eigen::Index xi,
+                                          Eigen::Index c, Eigen::Index o) {
+  return xi * cin * cout + filter_index(cin, cout, 1, c, 0, o);
+}
+
+/// U = G g G^T for every (output map o, input channel c), g(o, c, u, v) the 3 x 3 filter of the
+/// correlation; computed in double and rounded once.
+template <class Scalar, class Filter>
+void winograd_filters(Eigen::Index cin, Eigen::Index cout, Filter&& g, Scalar* U) {
+  static constexpr double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  for (Eigen::Index o = 0; o < cout; ++o)
+    for (Eigen::Index c = 0; c < cin; ++c) {
+      double t[4][3];  // G g
+      for (int i = 0; i < 4; ++i)
+        for (int v = 0; v < 3; ++v)
+          t[i][v] = G[i][0] * double(g(o, c, 0, v)) + G[i][1] * double(g(o, c, 1, v)) +
+                    G[i][2] * double(g(o, c, 2, v));
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+          U[winograd_filter_index(cin, cout, 4 * i + j, c, o)] =
+              Scalar(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+    }
+}
+
+/// Choice rule (conv_ops.hpp): F(2x2, 3x3) replaces the direct kernel for 3 x 3 filters when
+///  * both cin and cout are at least 16: the input transform costs about 4 vector operations per
+///    (input channel, tile packet) and the output transform about 6 per (output map, tile
+///    packet), against 16 multiply-adds per (cin, cout) pair; with 16 x 16 maps they add about
+///    60% to the 16 and the path still needs fewer operations than the direct kernel's 36;
+///  * the tiles, padded to whole packets per row segment, need at most 0.6 x the direct kernel's
+///    multiply-adds (16 per padded tile slot against 9 per output pixel): narrow images whose tile
+///    rows are mostly padding stay direct.
+/// Measured in bench_conv_kernels (AMD Zen 4, AVX-512, float and double, 1 and 2 threads).
+template <class Scalar>
+bool use_winograd(Eigen::Index cin, Eigen::Index cout, Eigen::Index kh, Eigen::Index kw,
+                  Eigen::Index H, Eigen::Index W) {
+  if (kh != 3 || kw != 3 || cin < 16 || cout < 16 || H < 2 || W < 2) return false;
+  constexpr Eigen::Index L = packet_size<Scalar>;
+  const Eigen::Index TH = (H + 1) / 2, TW = (W + 1) / 2;
+  const Eigen::Index slots = TH * ((TW + L - 1) / L * L);
+  return 16.0 * double(slots) <= 0.6 * 9.0 * double(H) * double(W);
+}
+
+namespace winograd_detail {
+
+using Eigen::Index;
+
+/// Tiles per block: one micro-tile of the products (4 packets).
+template <class Scalar>
+constexpr Index block_slots = 4 * packet_size<Scalar>;
+
+/// How the tile grid is cut into blocks: `rows_per_block` tile rows x one column segment of at
+/// most `seg_tiles` tiles, each segment row padded to whole packets.
+struct Blocking {
+  Index tile_rows, tile_cols, seg_tiles, rows_per_block, row_blocks, col_segments;
+};
+
+template <class Scalar>
+Blocking blocking(Index H, Index W) {
+  constexpr Index L = packet_size<Scalar>, S = block_slots<Scalar>;
+  Blocking b;
+  b.tile_rows = (H + 1) / 2;
+  b.tile_cols = (W + 1) / 2;
+  const Index padded = (b.tile_cols + L - 1) / L * L;
+  b.seg_tiles = std::min(b.tile_cols, S);
+  b.rows_per_block = padded >= S ? 1 : S / padded;
+  b.row_blocks = (b.tile_rows + b.rows_per_block - 1) / b.rows_per_block;
+  b.col_segments = (b.tile_cols + b.seg_tiles - 1) / b.seg_tiles;
+  return b;
+}
+
+/// One block of tiles: tile rows [ti0, ti0 + rows), tile columns [tj0, tj0 + cols), each tile row
+/// taking `stride` (cols rounded up to a packet) slots.
+struct Block {
+  Index ti0, rows, tj0, cols, stride;
+  Index slots() const { return rows * stride; }
+};
+
+/// Input row `r` (any integer) of plane `plane`, de-interleaved from column 2 tj0 - 1 on:
+/// even[q] = x[r, 2 (tj0 + q) - 1], odd[q] = x[r, 2 (tj0 + q)] for q <= cols, 0 for q beyond (up
+/// to `len`); outside pixels as the boundary says.
+template <class Scalar>
+void deinterleave_row(const Scalar* plane, Index H, Index W, Boundary bd, Index r, Index tj0,
+                      Index cols, Index len, Scalar* even, Scalar* odd) {
+  auto wrap = [](Index i, Index m) { return ((i % m) + m) % m; };
+  if (r < 0 || r >= H) {
+    if (bd == Boundary::Zero) {
+      std::fill(even, even + len, Scalar(0));
+      std::fill(odd, odd + len, Scalar(0));
+      return;
+    }
+    r = wrap(r, H);
+  }
+  const Scalar* s = plane + r * W;
+  auto at = [&](Index j) -> Scalar {
+    if (j >= 0 && j < W) return s[j];
+    return bd == Boundary::Zero ? Scalar(0) : s[wrap(j, W)];
+  };
+  const Index c0 = 2 * tj0 - 1;  // column of even[0]
+  // q in [qa, qb): both 2q + c0 and 2q + c0 + 1 inside [0, W)
+  const Index qa = tj0 == 0 ? 1 : 0;
+  const Index qb = std::max(qa, std::min(cols + 1, (W - 2 - c0) / 2 + 1));
+  for (Index q = 0; q < qa && q <= cols; ++q) even[q] = at(c0 + 2 * q), odd[q] = at(c0 + 2 * q + 1);
+  const Scalar* base = s + c0;
+  for (Index q = qa; q < qb; ++q) {
+    even[q] = base[2 * q];
+    odd[q] = base[2 * q + 1];
+  }
+  for (Index q = std::max(qa, qb); q <= cols; ++q)
+    even[q] = at(c0 + 2 * q), odd[q] = at(c0 + 2 * q + 1);
+  for (Index q = cols + 1; q < len; ++q) even[q] = odd[q] = Scalar(0);
+}
+
+/// V_xi[c, slot] = (B^T d B)[i, j] for every channel and tile of the block; `rowbuf` holds the
+/// 2 (2 rows + 2) de-interleaved rows of one channel, each `len` long.
+template <class Scalar>
+void input_transform(const WinogradArgs<Scalar>& A, const Block& blk, Index slots, Scalar* rowbuf,
+                     Index len, Scalar* V) {
+  using namespace Eigen::internal;
+  using Packet = packet_t<Scalar>;
+  constexpr Index L = packet_size<Scalar>;
+  const Index nrows = 2 * blk.rows + 2;
+  for (Index c = 0; c < A.cin; ++c) {
+    const Scalar* plane = A.src + c * A.H * A.W;
+    for (Index p = 0; p < nrows; ++p)
+      deinterleave_row(plane, A.H, A.W, A.boundary, 2 * blk.ti0 - 1 + p, blk.tj0, blk.cols, len,
+                       rowbuf + 2 * p * len, rowbuf + (2 * p + 1) * len);
+    Scalar* Vc = V + c * slots;
+    for (Index r = 0; r < blk.rows; ++r)
+      for (Index q = 0; q < blk.stride; q += L) {
+        Packet d[4][4];
+        for (int a = 0; a < 4; ++a) {
+          const Scalar* ev = rowbuf + 2 * (2 * r + a) * len + q;
+          const Scalar* od = ev + len;
+          d[a][0] = ploadu<Packet>(ev);
+          d[a][1] = ploadu<Packet>(od);
+          d[a][2] = ploadu<Packet>(ev + 1);
+          d[a][3] = ploadu<Packet>(od + 1);
+        }
+        Packet e[4][4];  // B^T d
+        for (int b = 0; b < 4; ++b) {
+          e[0][b] = psub(d[0][b], d[2][b]);
+          e[1][b] = padd(d[1][b], d[2][b]);
+          e[2][b] = psub(d[2][b], d[1][b]);
+          e[3][b] = psub(d[1][b], d[3][b]);
+        }
+        Scalar* out = Vc + r * blk.stride + q;
+        const Index xs = A.cin * slots;  // distance between coefficients
+        for (int i = 0; i < 4; ++i) {    // (B^T d) B
+          pstoreu(out + (4 * i + 0) * xs, psub(e[i][0], e[i][2]));
+          pstoreu(out + (4 * i + 1) * xs, padd(e[i][1], e[i][2]));
+          pstoreu(out + (4 * i + 2) * xs, psub(e[i][2], e[i][1]));
+          pstoreu(out + (4 * i + 3) * xs, psub(e[i][1], e[i][3]));
+        }
+      }
+  }
+}
+
+/// m[mm, n] = sum_c U[c, mm] V[c, n] for MB maps x NB packets of slots.
+template <class Scalar, int MB, int NB>
+EIGEN_ALWAYS_INLINE void product_micro(const Scalar* V, Index vstride, const Scalar* U, Index cin,
+                                       Scalar* m, Index mstride) {
+  using namespace Eigen::internal;
+  using Packet = packet_t<Scalar>;
+  constexpr int L = packet_size<Scalar>;
+  Packet acc[MB][NB];
+  MLCSC_UNROLL
+  for (int i = 0; i < MB; ++i) {
+    MLCSC_UNROLL
+    for (int n = 0; n < NB; ++n) acc[i][n] = pset1<Packet>(Scalar(0));
+  }
+  for (Index c = 0; c < cin; ++c, V += vstride, U += MB) {
+    Packet x[NB];
+    MLCSC_UNROLL
+    for (int n = 0; n < NB; ++n) x[n] = ploadu<Packet>(V + n * L);
+    MLCSC_UNROLL
+    for (int i = 0; i < MB; ++i) {
+      const Packet f = pset1<Packet>(U[i]);
+      MLCSC_UNROLL
+      for (int n = 0; n < NB; ++n) acc[i][n] = pmadd(x[n], f, acc[i][n]);
+    }
+  }
+  MLCSC_UNROLL
+  for (int i = 0; i < MB; ++i) {
+    MLCSC_UNROLL
+    for (int n = 0; n < NB; ++n) pstoreu(m + i * mstride + n * L, acc[i][n]);
+  }
+}
+
+template <class Scalar, int MB>
+void products(const Scalar* V, Index slots, const Scalar* U, Index cin, Index npk, Scalar* m,
+              Index mstride) {
+  switch (npk) {
+    case 1:
+      return product_micro<Scalar, MB, 1>(V, slots, U, cin, m, mstride);
+    case 2:
+      return product_micro<Scalar, MB, 2>(V, slots, U, cin, m, mstride);
+    case 3:
+      return product_micro<Scalar, MB, 3>(V, slots, U, cin, m, mstride);
+    default:
+      return product_micro<Scalar, MB, 4>(V, slots, U, cin, m, mstride);
+  }
+}
+
+/// For MB output maps from o0: the 16 products of every slot of the block (into M, 16 x MB x
+/// slots), then Y = A^T M A per tile, written to the output planes (tiles and pixels outside the
+/// image dropped).
+template <class Scalar, int MB>
+void maps_block(const WinogradArgs<Scalar>& A, const Block& blk, Index slots, const Scalar* V,
+                Index o0, Scalar* M, Scalar* Y) {
+  using namespace Eigen::internal;
+  using Packet = packet_t<Scalar>;
+  constexpr Index L = packet_size<Scalar>;
+  const Index npk = slots / L;
+  for (Index xi = 0; xi < 16; ++xi)
+    products<Scalar, MB>(V + xi * A.cin * slots, slots,
+                         A.U + winograd_filter_index(A.cin, A.cout, xi, 0, o0), A.cin, npk,
+                         M + xi * MB * slots, slots);
+  for (int mm = 0; mm < MB; ++mm) {
+    for (Index p = 0; p < slots; p += L) {
+      Packet m[4][4];
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+          m[i][j] = ploadu<Packet>(M + ((4 * i + j) * MB + mm) * slots + p);
+      Packet t[2][4];  // A^T m
+      for (int j = 0; j < 4; ++j) {
+        t[0][j] = padd(padd(m[0][j], m[1][j]), m[2][j]);
+        t[1][j] = psub(psub(m[1][j], m[2][j]), m[3][j]);
+      }
+      for (int a = 0; a < 2; ++a) {  // (A^T m) A
+        pstoreu(Y + (2 * a + 0) * slots + p, padd(padd(t[a][0], t[a][1]), t[a][2]));
+        pstoreu(Y + (2 * a + 1) * slots + p, psub(psub(t[a][1], t[a][2]), t[a][3]));
+      }
+    }
+    Scalar* plane = A.dst + (o0 + mm) * A.H * A.W;
+    for (Index r = 0; r < blk.rows; ++r) {
+      const Index i0 = 2 * (blk.ti0 + r);
+      const Index j0 = 2 * blk.tj0;
+      // tiles whose both columns are inside the image, then the last half tile
+      const Index full = std::min(blk.cols, (A.W - j0) / 2);
+      for (int a = 0; a < 2 && i0 + a < A.H; ++a) {
+        const Scalar* y0 = Y + (2 * a) * slots + r * blk.stride;
+        const Scalar* y1 = y0 + slots;
+        Scalar* out = plane + (i0 + a) * A.W + j0;
+        for (Index q = 0; q < full; ++q) {
+          out[2 * q] = y0[q];
+          out[2 * q + 1] = y1[q];
+        }
+        if (full < blk.cols) out[2 * full] = y0[full];
+      }
+    }
+  }
+}
+
+}  // namespace winograd_detail
+
+/// Runs the correlation of `A` (see the top of this file). Allocates nothing after the first call
+/// per thread and size (per-thread buffers, workspace.hpp).
+template <class Scalar>
+void winograd_correlate(const WinogradArgs<Scalar>& A) {
+  using namespace winograd_detail;
+  constexpr Index L = packet_size<Scalar>;
+  const Blocking b = blocking<Scalar>(A.H, A.W);
+  const Index blocks = b.row_blocks * b.col_segments;
+  const double macs = 16.0 * double(A.cin) * double(A.cout) * double(b.tile_rows * b.tile_cols);
+  const int threads = macs >= 2e5 ? max_threads() : 1;
+  const Index max_slots = block_slots<Scalar>;
+  const Index len = max_slots + L + 1;  // a de-interleaved row: stride + 1 values + a load's slack
+  const Index nob = (A.cout + max_micro_maps - 1) / max_micro_maps;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (Index k = 0; k < blocks; ++k) {
+    Block blk;
+    blk.ti0 = (k / b.col_segments) * b.rows_per_block;
+    blk.rows = std::min(b.rows_per_block, b.tile_rows - blk.ti0);
+    blk.tj0 = (k % b.col_segments) * b.seg_tiles;
+    blk.cols = std::min(b.seg_tiles, b.tile_cols - blk.tj0);
+    blk.stride = (blk.cols + L - 1) / L * L;
+    const Index slots = blk.slots();
+    Scalar* V = conv_scratch<Scalar>(ConvBuffer::WinogradInput,
+                                     16 * A.cin * max_slots + 2 * (2 * b.rows_per_block + 2) * len);
+    Scalar* rowbuf = V + 16 * A.cin * max_slots;
+    Scalar* M = conv_scratch<Scalar>(ConvBuffer::WinogradProducts,
+                                     16 * max_micro_maps * max_slots + 4 * max_slots);
+    Scalar* Y = M + 16 * max_micro_maps * max_slots;
+    input_transform(A, blk, slots, rowbuf, len, V);
+    for (Index ob = 0; ob < nob; ++ob) {
+      const Index o0 = ob * max_micro_maps;
+      switch (std::min<Index>(max_micro_maps, A.cout - o0)) {
+        case 1:
+          maps_block<Scalar, 1>(A, blk, slots, V, o0, M, Y);
+          break;
+        case 2:
+          maps_block<Scalar, 2>(A, blk, slots, V, o0, M, Y);
+          break;
+        case 3:
+          maps_block<Scalar, 3>(A, blk, slots, V, o0, M, Y);
+          break;
+        case 4:
+          maps_block<Scalar, 4>(A, blk, slots, V, o0, M, Y);
+          break;
+        case 5:
+          maps_block<Scalar, 5>(A, blk, slots, V, o0, M, Y);
+          break;
+        default:
+          maps_block<Scalar, 6>(A, blk, slots, V, o0, M, Y);
+          break;
+      }
+    }
+  }
+}
+
+}  // namespace mlcsc::internal
