@@ -24,14 +24,16 @@ using mlcsc::internal::ConvKernel;
 namespace {
 
 /// The rounding bound of F(2x2, 3x3) for one output of a correlation with cin input planes:
-///   |fast - exact| <= (cin + 8) eps 4 sum_c |g_c|_1 |x_c on the 5 x 5 window|_1.
-/// Derivation: V = B^T d B is two levels of 2-term sums (<= 2 roundings per term), U = G g G^T is
-/// rounded once from double, the sum over channels adds cin roundings (fused multiply-adds), the
-/// output transform A^T M A two levels of 3-term sums (<= 4), the reference's own rounding to
-/// Scalar 1: cin + 8 in all. Without cancellation each output is sum_xi |A||U_xi||V_xi| <= sum
-/// over filter taps and patch pixels of w |g||d|, where w = sum_xi |A||G||B| <= 2 per dimension
-/// (so 4), and the 4 x 4 patch of an output lies in the 5 x 5 window centred on it. The test
-/// allows twice that. An index error is O(|g| |x|) per term and far above it.
+///   |fast - exact| <= 2 (cin + 8) eps 4 sum_c |g_c|_1 |x_c on the 5 x 5 window|_1.
+/// Derivation: V = B^T d B is two levels of 2-term sums (<= 2 roundings per term); U = G g G^T is
+/// computed in double and rounded once to float (up to 4 roundings in double); the sum over the
+/// channels adds 2 roundings per channel without a fused multiply-add (1 with it); the output
+/// transform A^T M A is two levels of 3-term sums (<= 4); the reference's own rounding to Scalar
+/// adds 1: 2 cin + 11 <= 2 (cin + 8) in all. Without cancellation each output is
+/// sum_xi |A||U_xi||V_xi| <= the sum over filter taps and patch pixels of w |g||d|, where
+/// w = sum_xi |A||G||B| <= 2 per dimension (so 4), and the 4 x 4 patch of an output lies in the
+/// 5 x 5 window centred on it. The bound is loose for a single wrong term among many, so a second
+/// test checks exactness on small integers, where every step is exact.
 template <class Scalar>
 FeatureMaps<double> winograd_bound(const Scalar* g, Index cin, Index cout,
                                    const FeatureMaps<Scalar>& x, Boundary b) {
@@ -132,6 +134,38 @@ TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3) matches the reference loops on random s
     for (int trial = 0; trial < 16; ++trial) check_winograd<TestType>(random_shape(b), b);
 }
 
+TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3) is exact on small integers", "[conv][winograd]", float,
+                   double) {
+  // Integer filters and maps in [-3, 3]: V holds sums of 4 integers, U quarter-integers, every
+  // product and partial sum is a multiple of 1/4 below 2^16, all exact in float. So the result
+  // must equal the reference exactly, and any wrong tap, channel, border pixel or tile shows.
+  for (Boundary b : {Boundary::Zero, Boundary::Circular})
+    for (int trial = 0; trial < 12; ++trial) {
+      const Shape s = random_shape(b);
+      INFO("K " << s.K << " C " << s.C << " H " << s.H << " W " << s.W << " boundary "
+                << mlcsc::to_string(b));
+      auto small = [](Index n) {
+        mlcsc::RowMatrix<TestType> m(1, n);
+        for (Index i = 0; i < n; ++i) m(0, i) = TestType(mlcsc_test::uniform_int(-3, 3));
+        return m;
+      };
+      mlcsc::ConvDictionary<TestType> D(s.K, s.C, 3, 3, b);
+      D.filters() = small(s.K * s.C * 9).reshaped(s.K, s.C * 9);
+      FeatureMaps<TestType> x(s.C, s.H, s.W), g(s.K, s.H, s.W);
+      x.data() = small(s.C * s.H * s.W).reshaped(s.C, s.H * s.W);
+      g.data() = small(s.K * s.H * s.W).reshaped(s.K, s.H * s.W);
+      FeatureMaps<TestType> ref_a(s.K, s.H, s.W), ref_s(s.C, s.H, s.W), a(s.K, s.H, s.W),
+          y(s.C, s.H, s.W);
+      const TestType* f = D.filters().data();
+      mlcsc::internal::reference_analyze(f, s.K, s.C, 3, 3, b, x, ref_a);
+      mlcsc::internal::reference_synthesize(f, s.K, s.C, 3, 3, b, g, ref_s);
+      mlcsc::internal::conv_analyze(f, s.K, s.C, 3, 3, b, x, a, ConvKernel::Winograd);
+      mlcsc::internal::conv_synthesize(f, s.K, s.C, 3, 3, b, g, y, ConvKernel::Winograd);
+      CHECK(a.data() == ref_a.data());
+      CHECK(y.data() == ref_s.data());
+    }
+}
+
 TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3): edge shapes", "[conv][winograd]", float, double) {
   for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
     SECTION(std::string("the smallest circular image, C = K = 1, ") + mlcsc::to_string(b)) {
@@ -197,13 +231,18 @@ TEMPLATE_TEST_CASE("the kernel choice rule, and ConvDictionary follows it", "[co
   CHECK(use_winograd<TestType>(64, 128, 3, 3, 64, 64));
   CHECK(use_winograd<TestType>(128, 64, 3, 3, 64, 64));
   CHECK(use_winograd<TestType>(128, 128, 3, 3, 64, 64));
-  // few maps on either side, other filter sizes, and tile rows mostly padding (a one-pixel
-  // column or row: half of every tile, whatever the vector width) stay direct
+  // few maps on either side, other filter sizes, one-pixel rows or columns stay direct
   CHECK_FALSE(use_winograd<TestType>(1, 64, 3, 3, 64, 64));
   CHECK_FALSE(use_winograd<TestType>(64, 1, 3, 3, 64, 64));
   CHECK_FALSE(use_winograd<TestType>(64, 64, 5, 5, 64, 64));
   CHECK_FALSE(use_winograd<TestType>(64, 64, 3, 3, 64, 1));
   CHECK_FALSE(use_winograd<TestType>(64, 64, 3, 3, 1, 64));
+  // the padding rule: in a 5-pixel-wide image, 3 tiles a row padded to 4 or more slots need
+  // 16 x 4 = 64 multiply-adds per 2 x 5 pixels, more than 0.6 x 9 x 10 = 54; in a 16 x 16 image,
+  // 8 tiles a row fill packets of up to 8 lanes but only half of AVX-512's 16 float lanes
+  constexpr Index L = mlcsc::internal::packet_size<TestType>;
+  CHECK(use_winograd<TestType>(64, 64, 3, 3, 64, 5) == (L < 2));
+  CHECK(use_winograd<TestType>(64, 64, 3, 3, 16, 16) == (L < 16));
 
   for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
     for (Index C : {Index(5), Index(16)}) {  // direct, then Winograd

@@ -35,12 +35,16 @@
 //  * Each tile's outputs are summed in one fixed order (channels in order, then the output
 //    transform), whatever the block or the thread: results are bitwise identical across thread
 //    counts.
-// Accuracy: an output is rounded through the input transform (2 levels of 2-term sums), the cin
-// fused multiply-adds and the output transform (2 levels of 3-term sums), and the transforms'
-// absolute weights sum_xi |A||G||B| are at most 2 per dimension, so
-//   |error| <= (cin + 7) eps 4 sum_c |g_c|_1 |x_c on the output's 5 x 5 window|_1
-// (test_conv_winograd derives and checks it). It is a few times the direct kernel's error in
-// float (measured: max relative error 1-2e-7 against 0.5-1e-7), far below any solver tolerance.
+// Accuracy: an output is rounded through the input transform (2 levels of 2-term sums: 2
+// roundings), the filter transform (computed in double and rounded once to float; up to 4
+// roundings when Scalar is double), the sum over the cin channels (2 roundings per channel
+// without a fused multiply-add, 1 with it), the output transform (2 levels of 3-term sums: 4);
+// and the transforms' absolute weights sum_xi |A||G||B| are at most 2 per dimension, so
+//   |error| <= (2 cin + 10) eps 4 sum_c |g_c|_1 |x_c on the output's 5 x 5 window|_1
+// (test_conv_winograd checks it, and exactness on small integers). In float that is a few times
+// the direct kernel's error (measured: max relative error 1-2e-7 against 0.5-1e-7), far below any
+// solver tolerance. The transforms add up to 4 inputs (and 9 products), so values within a
+// factor 16 of the overflow threshold can overflow here where the direct sum would not.
 #pragma once
 
 #include <algorithm>
@@ -76,19 +80,39 @@ inline Eigen::Index winograd_filter_index(Eigen::Index cin, Eigen::Index cout, E
 /// correlation; computed in double and rounded once.
 template <class Scalar, class Filter>
 void winograd_filters(Eigen::Index cin, Eigen::Index cout, Filter&& g, Scalar* U) {
-  static constexpr double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  for (Eigen::Index o = 0; o < cout; ++o)
+  constexpr int MB = max_micro_maps;
+  const Eigen::Index plane = cin * cout;  // distance between coefficients xi
+  for (Eigen::Index o0 = 0; o0 < cout; o0 += MB) {
+    const Eigen::Index width = std::min<Eigen::Index>(MB, cout - o0);
     for (Eigen::Index c = 0; c < cin; ++c) {
-      double t[4][3];  // G g
+      // the block's filters side by side (m innermost, so the arithmetic runs on vectors)
+      double f[3][3][MB] = {};
+      for (Eigen::Index m = 0; m < width; ++m)
+        for (int u = 0; u < 3; ++u)
+          for (int v = 0; v < 3; ++v) f[u][v][m] = double(g(o0 + m, c, u, v));
+      // G applied to a 3-vector (a, b, c): (a, (a + b + c) / 2, (a - b + c) / 2, c)
+      double t[4][3][MB];  // G g
+      for (int v = 0; v < 3; ++v)
+        for (int m = 0; m < MB; ++m) {
+          t[0][v][m] = f[0][v][m];
+          t[1][v][m] = 0.5 * (f[0][v][m] + f[1][v][m] + f[2][v][m]);
+          t[2][v][m] = 0.5 * (f[0][v][m] - f[1][v][m] + f[2][v][m]);
+          t[3][v][m] = f[2][v][m];
+        }
+      double r[4][4][MB];  // (G g) G^T
       for (int i = 0; i < 4; ++i)
-        for (int v = 0; v < 3; ++v)
-          t[i][v] = G[i][0] * double(g(o, c, 0, v)) + G[i][1] * double(g(o, c, 1, v)) +
-                    G[i][2] * double(g(o, c, 2, v));
+        for (int m = 0; m < MB; ++m) {
+          r[i][0][m] = t[i][0][m];
+          r[i][1][m] = 0.5 * (t[i][0][m] + t[i][1][m] + t[i][2][m]);
+          r[i][2][m] = 0.5 * (t[i][0][m] - t[i][1][m] + t[i][2][m]);
+          r[i][3][m] = t[i][2][m];
+        }
+      Scalar* u = U + o0 * cin + c * width;  // winograd_filter_index(cin, cout, 0, c, o0)
       for (int i = 0; i < 4; ++i)
         for (int j = 0; j < 4; ++j)
-          U[winograd_filter_index(cin, cout, 4 * i + j, c, o)] =
-              Scalar(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+          for (Eigen::Index m = 0; m < width; ++m) u[(4 * i + j) * plane + m] = Scalar(r[i][j][m]);
     }
+  }
 }
 
 /// Choice rule (conv_ops.hpp): F(2x2, 3x3) replaces the direct kernel for 3 x 3 filters when
@@ -185,7 +209,7 @@ void deinterleave_row(const Scalar* plane, Index H, Index W, Boundary bd, Index 
 }
 
 /// V_xi[c, slot] = (B^T d B)[i, j] for every channel and tile of the block; `rowbuf` holds the
-/// 2 (2 rows + 2) de-interleaved rows of one channel, each `len` long.
+/// 2 (2 rows + 2) de-interleaved rows of one channel, `len` apart (len > stride).
 template <class Scalar>
 void input_transform(const WinogradArgs<Scalar>& A, const Block& blk, Index slots, Scalar* rowbuf,
                      Index len, Scalar* V) {
@@ -196,8 +220,9 @@ void input_transform(const WinogradArgs<Scalar>& A, const Block& blk, Index slot
   for (Index c = 0; c < A.cin; ++c) {
     const Scalar* plane = A.src + c * A.H * A.W;
     for (Index p = 0; p < nrows; ++p)
-      deinterleave_row(plane, A.H, A.W, A.boundary, 2 * blk.ti0 - 1 + p, blk.tj0, blk.cols, len,
-                       rowbuf + 2 * p * len, rowbuf + (2 * p + 1) * len);
+      // the loads below read entries 0 .. stride of a row
+      deinterleave_row(plane, A.H, A.W, A.boundary, 2 * blk.ti0 - 1 + p, blk.tj0, blk.cols,
+                       blk.stride + 1, rowbuf + 2 * p * len, rowbuf + (2 * p + 1) * len);
     Scalar* Vc = V + c * slots;
     for (Index r = 0; r < blk.rows; ++r)
       for (Index q = 0; q < blk.stride; q += L) {
@@ -333,6 +358,7 @@ template <class Scalar>
 void winograd_correlate(const WinogradArgs<Scalar>& A) {
   using namespace winograd_detail;
   constexpr Index L = packet_size<Scalar>;
+  if (A.H == 0 || A.W == 0 || A.cout == 0) return;
   const Blocking b = blocking<Scalar>(A.H, A.W);
   const Index blocks = b.row_blocks * b.col_segments;
   const double macs = 16.0 * double(A.cin) * double(A.cout) * double(b.tile_rows * b.tile_cols);

@@ -4,7 +4,7 @@
 // (per thread and largest shape), never per call. They live until the thread exits; a tile buffer
 // is bounded by the tile budget of correlate.hpp (about 1 MiB), the packed filters by the size of
 // the filter bank (16 / 9 of it for the Winograd transform), Winograd's block buffers by
-// 16 x cin x 64 values (winograd.hpp).
+// 16 x cin x 4 packets of values plus a few rows (winograd.hpp).
 //
 // std::vector with std::allocator is used on purpose: its growth does not go through Eigen's
 // aligned_malloc, so the one-time growth inside a solver loop does not trip Eigen's
