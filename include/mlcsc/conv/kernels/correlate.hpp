@@ -32,6 +32,7 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -295,29 +296,30 @@ bool use_row_blocking(const CorrelateArgs<Scalar>& A) {
   return A.cout < 4 && A.kh >= 2 && A.H >= kRowBlock;
 }
 
+/// Calls f(std::integral_constant<int, MB>{}) with MB = mb in 1 .. max_micro_maps (mb beyond is
+/// max_micro_maps): the compile-time width of a register-blocked block of output maps.
+template <class F>
+EIGEN_ALWAYS_INLINE void with_micro_maps(Eigen::Index mb, F&& f) {
+  switch (mb) {
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    case 5:
+      return f(std::integral_constant<int, 5>{});
+    default:
+      return f(std::integral_constant<int, max_micro_maps>{});
+  }
+}
+
 template <class Scalar>
 void corr_row_dispatch(Eigen::Index mb, const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index ti,
                        Eigen::Index tj, Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
-  switch (mb) {
-    case 1:
-      corr_row<Scalar, 1>(T, o0, ti, tj, oi, j0, j1);
-      break;
-    case 2:
-      corr_row<Scalar, 2>(T, o0, ti, tj, oi, j0, j1);
-      break;
-    case 3:
-      corr_row<Scalar, 3>(T, o0, ti, tj, oi, j0, j1);
-      break;
-    case 4:
-      corr_row<Scalar, 4>(T, o0, ti, tj, oi, j0, j1);
-      break;
-    case 5:
-      corr_row<Scalar, 5>(T, o0, ti, tj, oi, j0, j1);
-      break;
-    default:
-      corr_row<Scalar, 6>(T, o0, ti, tj, oi, j0, j1);
-      break;
-  }
+  with_micro_maps(mb, [&](auto MB) { corr_row<Scalar, MB.value>(T, o0, ti, tj, oi, j0, j1); });
 }
 
 /// The tiling of the output: R rows x CB columns per tile.

@@ -384,26 +384,8 @@ void winograd_correlate(const WinogradArgs<Scalar>& A) {
     input_transform(A, blk, slots, rowbuf, len, V);
     for (Index ob = 0; ob < nob; ++ob) {
       const Index o0 = ob * max_micro_maps;
-      switch (std::min<Index>(max_micro_maps, A.cout - o0)) {
-        case 1:
-          maps_block<Scalar, 1>(A, blk, slots, V, o0, M, Y);
-          break;
-        case 2:
-          maps_block<Scalar, 2>(A, blk, slots, V, o0, M, Y);
-          break;
-        case 3:
-          maps_block<Scalar, 3>(A, blk, slots, V, o0, M, Y);
-          break;
-        case 4:
-          maps_block<Scalar, 4>(A, blk, slots, V, o0, M, Y);
-          break;
-        case 5:
-          maps_block<Scalar, 5>(A, blk, slots, V, o0, M, Y);
-          break;
-        default:
-          maps_block<Scalar, 6>(A, blk, slots, V, o0, M, Y);
-          break;
-      }
+      with_micro_maps(A.cout - o0,
+                      [&](auto MB) { maps_block<Scalar, MB.value>(A, blk, slots, V, o0, M, Y); });
     }
   }
 }
