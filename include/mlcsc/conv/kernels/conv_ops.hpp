@@ -43,16 +43,15 @@ namespace mlcsc::internal {
 /// Winograd needs 3 x 3 filters).
 enum class ConvKernel { Automatic, Direct, Winograd };
 
-inline bool winograd_chosen(ConvKernel kernel, Index cin, Index cout, Index kh, Index kw, Index H,
-                            Index W, bool double_precision) {
+template <class Scalar>
+bool winograd_chosen(ConvKernel kernel, Index cin, Index cout, Index kh, Index kw, Index H,
+                     Index W) {
   if (kernel == ConvKernel::Winograd) {
     if (kh != 3 || kw != 3)
       throw_invalid("ConvKernel::Winograd: needs 3 x 3 filters, got ", shape(kh, kw));
     return true;
   }
-  if (kernel == ConvKernel::Direct) return false;
-  return double_precision ? use_winograd<double>(cin, cout, kh, kw, H, W)
-                          : use_winograd<float>(cin, cout, kh, kw, H, W);
+  return kernel == ConvKernel::Automatic && use_winograd<Scalar>(cin, cout, kh, kw, H, W);
 }
 
 /// gamma = D^T x. Shapes are checked by the caller (ConvDictionary).
@@ -60,14 +59,11 @@ template <class Scalar>
 void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
                   const FeatureMaps<Scalar>& x, FeatureMaps<Scalar>& gamma,
                   ConvKernel kernel = ConvKernel::Automatic) {
-  if (winograd_chosen(kernel, C, K, kh, kw, x.height(), x.width(),
-                      sizeof(Scalar) == sizeof(double))) {
-    Scalar* U = conv_scratch<Scalar>(ConvBuffer::WinogradFilters, 16 * K * C);
-    winograd_filters(
-        C, K, [&](Index k, Index c, int u, int v) { return filters[(k * C + c) * 9 + u * 3 + v]; },
-        U);
-    winograd_correlate(WinogradArgs<Scalar>{x.data().data(), C, K, x.height(), x.width(), bd, U,
-                                            gamma.data().data()});
+  if (winograd_chosen<Scalar>(kernel, C, K, kh, kw, x.height(), x.width())) {
+    winograd_correlate(
+        x.data().data(), C, K, x.height(), x.width(), bd,
+        [&](Index k, Index c, int u, int v) { return filters[(k * C + c) * 9 + u * 3 + v]; },
+        gamma.data().data());
     return;
   }
   const Index taps = kh * kw;
@@ -97,18 +93,14 @@ template <class Scalar>
 void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
                      const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x,
                      ConvKernel kernel = ConvKernel::Automatic) {
-  if (winograd_chosen(kernel, K, C, kh, kw, gamma.height(), gamma.width(),
-                      sizeof(Scalar) == sizeof(double))) {
+  if (winograd_chosen<Scalar>(kernel, K, C, kh, kw, gamma.height(), gamma.width())) {
     // the correlation with cin = K, cout = C and the filters flipped (see the top of this file)
-    Scalar* U = conv_scratch<Scalar>(ConvBuffer::WinogradFilters, 16 * K * C);
-    winograd_filters(
-        K, C,
+    winograd_correlate(
+        gamma.data().data(), K, C, gamma.height(), gamma.width(), bd,
         [&](Index c, Index k, int u, int v) {
           return filters[(k * C + c) * 9 + (2 - u) * 3 + (2 - v)];
         },
-        U);
-    winograd_correlate(WinogradArgs<Scalar>{gamma.data().data(), K, C, gamma.height(),
-                                            gamma.width(), bd, U, x.data().data()});
+        x.data().data());
     return;
   }
   const Index taps = kh * kw;

@@ -390,4 +390,15 @@ void winograd_correlate(const WinogradArgs<Scalar>& A) {
   }
 }
 
+/// The whole path: out_o = sum_c g(o, c) (*) in_c over cin planes of H x W (anchor (1, 1)), with
+/// g(o, c, u, v) the 3 x 3 filters; transforms them into this thread's buffer, then runs
+/// winograd_correlate.
+template <class Scalar, class Filter>
+void winograd_correlate(const Scalar* src, Eigen::Index cin, Eigen::Index cout, Eigen::Index H,
+                        Eigen::Index W, Boundary bd, Filter&& g, Scalar* dst) {
+  Scalar* U = conv_scratch<Scalar>(ConvBuffer::WinogradFilters, 16 * cin * cout);
+  winograd_filters(cin, cout, g, U);
+  winograd_correlate(WinogradArgs<Scalar>{src, cin, cout, H, W, bd, U, dst});
+}
+
 }  // namespace mlcsc::internal
