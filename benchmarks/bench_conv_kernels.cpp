@@ -7,6 +7,10 @@
 // for float and double, 1 and 2 threads, next to the plain reference loop (timed once, float).
 // Where the library chooses the Winograd path (shape (b)), the direct kernel is timed next to it.
 // The machine is shared: compare the ratios of one run, not absolute numbers across runs.
+// The header line says which instruction set, packet sizes and register blocking
+// (conv/kernels/blocking.hpp) the kernels were built with (set by -march, see MLCSC_BENCH_MARCH in
+// benchmarks/CMakeLists.txt). Option --variants times other blockings of the direct kernel on the
+// three shapes (float, one thread), side by side with the default.
 // One-thread figures use the thread's CPU time (immune to preemption), two-thread ones wall time.
 #include <algorithm>
 #include <chrono>
@@ -150,6 +154,39 @@ void run_shape(const ConvShape& s, const char* type, double gemm, int max_thread
   set_threads(1);
 }
 
+template <class B>
+std::string blocking_name() {
+  return std::to_string(B::maps) + "x" + std::to_string(B::packets) +
+         " maps x packets (few maps 1-2 x " + std::to_string(B::few_packets) + ", rows " +
+         std::to_string(B::rows) + "x" + std::to_string(B::row_packets) + "), for " +
+         std::to_string(B::registers) + " registers";
+}
+
+// One blocking of the direct kernel on shape s (float, one thread): analyze and synthesize.
+template <class B>
+void run_variant(const ConvShape& s, const char* label, double gemm) {
+  using mlcsc::internal::ConvKernel;
+  auto D = make_dict<float>(s);
+  const auto x = make_maps<float>(s.C, s.H, s.W);
+  const auto g = make_maps<float>(s.K, s.H, s.W);
+  mlcsc::FeatureMaps<float> gout(s.K, s.H, s.W), xout(s.C, s.H, s.W);
+  const float* f = D.filters().data();
+  const mlcsc::Boundary bd = mlcsc::Boundary::Zero;
+  set_threads(1);
+  const double a = best_time([&] {
+    mlcsc::internal::conv_analyze<float, B>(f, s.K, s.C, s.kh, s.kw, bd, x, gout,
+                                            ConvKernel::Direct);
+  });
+  const double y = best_time([&] {
+    mlcsc::internal::conv_synthesize<float, B>(f, s.K, s.C, s.kh, s.kw, bd, g, xout,
+                                               ConvKernel::Direct);
+  });
+  const double flop = 2.0 * s.macs();
+  std::printf("%-34s %-28s analyze %6.1f GFLOP/s %4.0f%%   synthesize %6.1f GFLOP/s %4.0f%%\n",
+              s.name, label, flop / a * 1e-9, 100.0 * flop / a * 1e-9 / gemm, flop / y * 1e-9,
+              100.0 * flop / y * 1e-9 / gemm);
+}
+
 template <class Scalar>
 void run_reference(const ConvShape& s, const char* type, double gemm) {
   auto D = make_dict<Scalar>(s);
@@ -176,14 +213,20 @@ void run_reference(const ConvShape& s, const char* type, double gemm) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // options: --no-reference, --only <a|b|c>
-  bool with_reference = true;
+  // options: --no-reference, --only <a|b|c>, --variants
+  bool with_reference = true, variants = false;
   char only = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--no-reference") with_reference = false;
     if (a == "--only" && i + 1 < argc) only = argv[++i][0];
+    if (a == "--variants") variants = true;
   }
+  using mlcsc::internal::DefaultConvBlocking;
+  std::printf("Built for %s: %d vector registers, packets of %d floats / %d doubles; blocking %s\n",
+              Eigen::SimdInstructionSetsInUse(), mlcsc::internal::kVectorRegisters,
+              mlcsc::internal::packet_size<float>, mlcsc::internal::packet_size<double>,
+              blocking_name<DefaultConvBlocking>().c_str());
   int max_threads = 1;
 #ifdef _OPENMP
   max_threads = std::min(2, omp_get_num_procs());
@@ -200,6 +243,16 @@ int main(int argc, char** argv) {
       {"(b) 64ch 64x64 -> 128 filt 3x3", 128, 64, 3, 3, 64, 64},
       {"(c) 1-D 1ch 65536, 32 filt 64", 32, 1, 1, 64, 1, 65536},
   };
+  if (variants) {
+    using namespace mlcsc::internal;
+    for (const auto& s : shapes) {
+      if (only && s.name[1] != only) continue;
+      run_variant<DefaultConvBlocking>(s, "default", gemm_f);
+      run_variant<ConvBlocking32>(s, "32 registers", gemm_f);
+      run_variant<ConvBlocking16>(s, "16 registers", gemm_f);
+    }
+    return 0;
+  }
   std::printf(
       "GFLOP/s = 2 K C kh kw H W / time, the direct convolution's count for every kernel (the\n"
       "Winograd F(2x2,3x3) path does 2.25x fewer multiply-adds, so its rate can pass GEMM's).\n\n");

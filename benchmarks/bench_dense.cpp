@@ -10,6 +10,20 @@
 //   benchmarks/compare/sklearn_lasso.py:
 //                                    CD (double, 1 thread) time and objective, FISTA iterations to
 //                                    reach F_sklearn (restart and textbook)
+//   bench_dense --sweep              the exact Lasso (CoordinateDescent, 1 thread) over a sweep of
+//                                    lambda = f lambda_max, f in {0.05, 0.1, 0.2, 0.3, 0.5}, on two
+//                                    dictionaries (see below), double and float: time, objective,
+//                                    mean nonzeros, KKT violation; one `sweep ...` line per point
+//   bench_dense --sweep --dump DIR   write the sweep's data for sklearn_lasso.py --sweep:
+//                                    DIR/Y_sweep.npy, DIR/D_gauss.npy, DIR/D_patch.npy,
+//                                    DIR/sweep.txt (one `dict fraction lambda` line a point)
+//
+// The sweep codes 10,000 mean-removed 8x8 patches of examples/data/brick.png (the same grid as
+// above) over (a) a Gaussian dictionary, 64 x 256, unit-norm columns (mt19937_64 seed 11,
+// Box-Muller) and (b) 256 unit-norm mean-removed 8x8 patches of examples/data/camera.png at
+// random positions (mt19937_64 seed 12; patches of norm < 0.5 are skipped so that no atom is
+// flat noise). lambda_max = max_b ||D^T y_b||_inf over the batch: the smallest lambda for which
+// every code is 0.
 //
 // Timings on a shared 2-core machine are noisy: every figure is the best of --repeats runs, and
 // the ratios (FISTA iteration / two GEMMs, 2 threads / 1 thread) are measured in the same run.
@@ -22,9 +36,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -101,6 +117,61 @@ Eigen::MatrixXd overcomplete_dct() {
         for (int v = 0; v < kPatch; ++v) D(u * kPatch + v, k1 * K + k2) = D1(u, k1) * D1(v, k2);
   D.colwise().normalize();
   return D;
+}
+
+// The Gaussian dictionary of the sweep: n x m, N(0, 1) entries by Box-Muller over mt19937_64
+// (reproducible across standard libraries), unit-norm columns.
+Eigen::MatrixXd gaussian_dictionary(int n, int m, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  auto uniform = [&] { return (double(rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };
+  Eigen::MatrixXd D(n, m);
+  for (Eigen::Index i = 0; i < D.size(); ++i)
+    D.data()[i] = std::sqrt(-2 * std::log(uniform())) * std::cos(2 * M_PI * uniform());
+  D.colwise().normalize();
+  return D;
+}
+
+// The image-patch dictionary of the sweep: m mean-removed 8x8 patches of `path` at random
+// positions (mt19937_64 `seed`), those of norm >= min_norm (pixel values in [0, 1]), unit norm.
+Eigen::MatrixXd patch_dictionary(const std::string& path, int m, unsigned seed, double min_norm) {
+  int w = 0, h = 0, c = 0;
+  unsigned char* data = stbi_load(path.c_str(), &w, &h, &c, 1);
+  if (!data) throw std::runtime_error("cannot read image '" + path + "'");
+  std::mt19937_64 rng(seed);
+  Eigen::MatrixXd D(kPatch * kPatch, m);
+  for (int j = 0; j < m;) {
+    const int r0 = int(rng() % unsigned(h - kPatch + 1)),
+              c0 = int(rng() % unsigned(w - kPatch + 1));
+    Eigen::VectorXd a(kPatch * kPatch);
+    for (int u = 0; u < kPatch; ++u)
+      for (int v = 0; v < kPatch; ++v) a(u * kPatch + v) = data[(r0 + u) * w + c0 + v] / 255.0;
+    a.array() -= a.mean();
+    if (a.norm() < min_norm) continue;
+    D.col(j++) = a.normalized();
+  }
+  stbi_image_free(data);
+  return D;
+}
+
+struct SweepData {
+  Eigen::MatrixXd Y;
+  std::vector<std::string> names;
+  std::vector<Eigen::MatrixXd> dicts;
+  std::vector<double> fractions{0.05, 0.1, 0.2, 0.3, 0.5};
+};
+
+SweepData sweep_data() {
+  const std::string dir = std::string(MLCSC_SOURCE_DIR) + "/examples/data/";
+  SweepData s;
+  s.Y = load_patches(dir + "brick.png");
+  s.names = {"gauss", "patch"};
+  s.dicts = {gaussian_dictionary(kPatch * kPatch, 256, 11),
+             patch_dictionary(dir + "camera.png", 256, 12, 0.5)};
+  return s;
+}
+
+double lambda_max(const Eigen::MatrixXd& D, const Eigen::MatrixXd& Y) {
+  return (D.transpose() * Y).cwiseAbs().maxCoeff();
 }
 
 // A float64 .npy in C order holding M (rows x cols) written by hand.
@@ -305,6 +376,44 @@ void run_precision(const Eigen::MatrixXd& Dd, const Eigen::MatrixXd& Yd, double 
       it_text, it_restart, (it_restart < 0 || it_text < 0) ? "  (-1: not in 3000)" : "");
 }
 
+// CPU time of the calling thread (the sweep runs on one thread): less disturbed than wall time
+// by other jobs on a shared machine.
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+// The lambda sweep of the exact Lasso: one thread, best of `repeats` (wall and CPU time); one
+// line a point.
+template <class S>
+void run_sweep(const SweepData& s, int repeats, const char* precision) {
+  set_threads(1);
+  const mlcsc::Matrix<S> Y = s.Y.cast<S>();
+  for (size_t d = 0; d < s.dicts.size(); ++d) {
+    const Eigen::MatrixXd& Dd = s.dicts[d];
+    mlcsc::Dictionary<S> D(Dd.cast<S>());
+    const double lmax = lambda_max(Dd, s.Y);
+    for (double f : s.fractions) {
+      const double lambda = f * lmax;
+      mlcsc::LassoParams<S> p;
+      p.lambda = S(lambda);
+      p.method = mlcsc::Method::CoordinateDescent;
+      mlcsc::PursuitResult<mlcsc::Matrix<S>, S> res;
+      double cpu = std::numeric_limits<double>::infinity();
+      const double t = best_of(repeats, [&] {
+        const double c0 = thread_cpu_seconds();
+        res = mlcsc::lasso(D, Y, p);
+        cpu = std::min(cpu, thread_cpu_seconds() - c0);
+      });
+      std::printf("sweep %s %s %.2f %.9e %.6f %.6f %.12e %.3f %.1e %d\n", precision,
+                  s.names[d].c_str(), f, lambda, t, cpu, objective(Dd, s.Y, res.code, lambda),
+                  mean_nnz(res.code), kkt_violation(Dd, s.Y, res.code, lambda), int(res.converged));
+      std::fflush(stdout);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -312,6 +421,7 @@ int main(int argc, char** argv) {
   std::string dump;
   double lambda = 0.08, compare_target = -1;
   int repeats = 3;
+  bool sweep = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -328,12 +438,38 @@ int main(int argc, char** argv) {
       image = next();
     else if (a == "--compare")
       compare_target = std::stod(next());
+    else if (a == "--sweep")
+      sweep = true;
     else {
       std::fprintf(stderr,
                    "usage: bench_dense [--lambda X] [--repeats N] [--image PATH] [--dump DIR]"
-                   " [--compare F_sklearn]\n");
+                   " [--compare F_sklearn] [--sweep]\n");
       return 2;
     }
+  }
+  if (sweep) {
+    const SweepData s = sweep_data();
+    if (!dump.empty()) {
+      save_npy(dump + "/Y_sweep.npy", s.Y);
+      std::ofstream list(dump + "/sweep.txt");
+      for (size_t d = 0; d < s.dicts.size(); ++d) {
+        save_npy(dump + "/D_" + s.names[d] + ".npy", s.dicts[d]);
+        const double lmax = lambda_max(s.dicts[d], s.Y);
+        for (double f : s.fractions) {
+          char line[128];
+          std::snprintf(line, sizeof line, "%s %.2f %.17g\n", s.names[d].c_str(), f, f * lmax);
+          list << line;
+        }
+      }
+      std::printf("wrote %s/Y_sweep.npy, D_gauss.npy, D_patch.npy, sweep.txt\n", dump.c_str());
+      return 0;
+    }
+    std::printf(
+        "# sweep precision dict fraction lambda time_s cpu_s objective nnz kkt/lambda "
+        "converged\n");
+    run_sweep<double>(s, repeats, "double");
+    run_sweep<float>(s, repeats, "float");
+    return 0;
   }
   const Eigen::MatrixXd Y = load_patches(image);
   const Eigen::MatrixXd D = overcomplete_dct();

@@ -18,23 +18,9 @@ using mlcsc::ConvDictionary;
 using mlcsc::FeatureMaps;
 using mlcsc::Index;
 
-namespace {
+using mlcsc_test::global_matrix;
 
-/// The global (C H W) x (K H W) matrix of D for H x W signals, one column per unit code.
-template <class Scalar>
-mlcsc::Matrix<double> global_matrix(const ConvDictionary<Scalar>& D, Index H, Index W) {
-  const Index K = D.num_filters(), C = D.channels();
-  mlcsc::Matrix<double> M(C * H * W, K * H * W);
-  FeatureMaps<Scalar> e(K, H, W), x(C, H, W);
-  for (Index col = 0; col < K * H * W; ++col) {
-    e.setZero();
-    e.data().data()[col] = Scalar(1);
-    D.synthesize(e, x);
-    M.col(col) =
-        Eigen::Map<const mlcsc::Vector<Scalar>>(x.data().data(), C * H * W).template cast<double>();
-  }
-  return M;
-}
+namespace {
 
 double largest_sv_squared(const mlcsc::Matrix<double>& M) {
   Eigen::JacobiSVD<mlcsc::Matrix<double>> svd(M);

@@ -1,6 +1,8 @@
 // Tests of the convolution kernels (conv/kernels/*): the fast analyze / synthesize against the
 // plain reference loops of internal/reference_conv.hpp on fresh random shapes, adjointness,
-// thread-count independence, and the tile copy.
+// thread-count independence, and the tile copy; for every register blocking (blocking.hpp: the
+// 16- and the 32-register one, whichever this build's target would pick, and an irregular one),
+// through ConvDictionary (the target's blocking) and through conv_analyze / conv_synthesize.
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -9,6 +11,7 @@
 
 #include "test_support.hpp"
 
+using mlcsc_test::for_each_blocking;
 using mlcsc_test::random_conv;
 using mlcsc_test::random_maps;
 
@@ -27,7 +30,8 @@ struct Shape {
 };
 
 // A fresh random shape: sizes deliberately not multiples of any vector width; 1-D (H = 1) in a
-// quarter of the draws; filters up to the image size.
+// quarter of the draws, with filters up to 70 taps (the tap-phase kernel: kw >= 2 packets) and a
+// single channel (synthesize into one map) in half of those; filters up to the image size.
 inline Shape random_shape(Boundary b) {
   Shape s;
   // a quarter of the draws with many filters
@@ -36,9 +40,16 @@ inline Shape random_shape(Boundary b) {
   s.C = mlcsc_test::uniform_int(1, 4);
   const bool one_d = mlcsc_test::uniform_int(0, 3) == 0;
   s.H = one_d ? 1 : mlcsc_test::uniform_int(1, 19);
-  s.W = mlcsc_test::uniform_int(1, 45);
-  s.kh = one_d ? 1 : mlcsc_test::uniform_int(1, b == Boundary::Circular ? s.H : 8);
-  s.kw = mlcsc_test::uniform_int(1, b == Boundary::Circular ? std::min<Index>(s.W, 12) : 12);
+  if (one_d) {
+    s.W = mlcsc_test::uniform_int(1, 150);
+    s.kh = 1;
+    s.kw = mlcsc_test::uniform_int(1, b == Boundary::Circular ? std::min<Index>(s.W, 70) : 70);
+    if (mlcsc_test::uniform_int(0, 1) == 0) s.C = 1;
+  } else {
+    s.W = mlcsc_test::uniform_int(1, 45);
+    s.kh = mlcsc_test::uniform_int(1, b == Boundary::Circular ? s.H : 8);
+    s.kw = mlcsc_test::uniform_int(1, b == Boundary::Circular ? std::min<Index>(s.W, 12) : 12);
+  }
   return s;
 }
 
@@ -86,6 +97,19 @@ void check_against_reference(const Shape& s, Boundary b) {
   require_close(a, ref_a, bnd_a, s.C * s.kh * s.kw);
   require_close(y, ref_s, bnd_s, s.K * s.kh * s.kw);
 
+  // every blocking, the direct kernel forced
+  for_each_blocking([&](auto blocking, const char* name) {
+    using B = decltype(blocking);
+    INFO("blocking: " << name);
+    FeatureMaps<Scalar> ab(s.K, s.H, s.W), yb(s.C, s.H, s.W);
+    mlcsc::internal::conv_analyze<Scalar, B>(f, s.K, s.C, s.kh, s.kw, b, x, ab,
+                                             mlcsc::internal::ConvKernel::Direct);
+    mlcsc::internal::conv_synthesize<Scalar, B>(f, s.K, s.C, s.kh, s.kw, b, g, yb,
+                                                mlcsc::internal::ConvKernel::Direct);
+    require_close(ab, ref_a, bnd_a, s.C * s.kh * s.kw);
+    require_close(yb, ref_s, bnd_s, s.K * s.kh * s.kw);
+  });
+
   // adjointness <D g, x> == <g, D^T x>, both sides in double: their difference is the rounding
   // of the two kernels, bounded by n eps sum|terms| of the full bilinear form.
   const double lhs =
@@ -124,6 +148,12 @@ TEMPLATE_TEST_CASE("conv kernels: edge shapes", "[conv][kernels]", float, double
     SECTION(std::string("1-D, long, ") + mlcsc::to_string(b)) {
       check_against_reference<TestType>({4, 1, 1, 16, 1, 1000}, b);
       check_against_reference<TestType>({1, 3, 1, 5, 1, 33}, b);
+    }
+    SECTION(std::string("long filter rows into one map (tap phases), ") + mlcsc::to_string(b)) {
+      check_against_reference<TestType>({5, 1, 1, 64, 1, 700}, b);   // synthesize: 1 map
+      check_against_reference<TestType>({1, 3, 1, 67, 1, 301}, b);   // analyze: 1 map
+      check_against_reference<TestType>({7, 1, 2, 37, 9, 140}, b);   // 2-D, 7 = 6 + 1 maps
+      check_against_reference<TestType>({2, 13, 3, 33, 11, 90}, b);  // 2 maps: rows blocked
     }
     SECTION(std::string("wide and many maps (several tiles), ") + mlcsc::to_string(b)) {
       check_against_reference<TestType>({13, 2, 3, 5, 21, 300}, b);
@@ -177,6 +207,29 @@ TEMPLATE_TEST_CASE("conv kernels: identical results for 1 and 2 threads", "[conv
       // each output value is summed by one thread in a fixed order: bitwise equal
       CHECK(a1.data() == a2.data());
       CHECK(s1.data() == s2.data());
+    }
+    // every blocking, with long filter rows into one map (the tap-phase kernel) and 7 x 5 filters
+    // into one map (rows blocked)
+    for (const Index kw : {Index(5), Index(41)}) {
+      const Index K = 9, C = 1, kh = kw == 5 ? 7 : 1, H = kw == 5 ? 37 : 3, W = 211;
+      auto D = random_conv<TestType>(K, C, kh, kw, b);
+      const TestType* f = D.filters().data();
+      const auto x = random_maps<TestType>(C, H, W);
+      const auto g = random_maps<TestType>(K, H, W);
+      for_each_blocking([&](auto blocking, const char* name) {
+        using B = decltype(blocking);
+        INFO("blocking: " << name << ", kh " << kh << " kw " << kw);
+        FeatureMaps<TestType> a1(K, H, W), a2(K, H, W), s1(C, H, W), s2(C, H, W);
+        const auto direct = mlcsc::internal::ConvKernel::Direct;
+        omp_set_num_threads(1);
+        mlcsc::internal::conv_analyze<TestType, B>(f, K, C, kh, kw, b, x, a1, direct);
+        mlcsc::internal::conv_synthesize<TestType, B>(f, K, C, kh, kw, b, g, s1, direct);
+        omp_set_num_threads(2);
+        mlcsc::internal::conv_analyze<TestType, B>(f, K, C, kh, kw, b, x, a2, direct);
+        mlcsc::internal::conv_synthesize<TestType, B>(f, K, C, kh, kw, b, g, s2, direct);
+        CHECK(a1.data() == a2.data());
+        CHECK(s1.data() == s2.data());
+      });
     }
   }
   omp_set_num_threads(before);

@@ -1,12 +1,8 @@
-// No allocation in the convolutional Lasso's iteration loop. Eigen's malloc guard is active (the
-// solvers wrap their loop in internal::NoMallocScope; the guard is an eigen_assert, so asserts are
-// kept on in this file), and a counting operator new checks that analyze / synthesize make no
-// heap allocation at all per call once their per-thread buffers have grown (the guard does not see
+// No allocation in the convolutional Lasso's iteration loop, under the throwing malloc guard of
+// malloc_guard.hpp, and a counting operator new checks that analyze / synthesize make no heap
+// allocation at all per call once their per-thread buffers have grown (the guard does not see
 // std::vector).
-#ifndef EIGEN_RUNTIME_NO_MALLOC
-#define EIGEN_RUNTIME_NO_MALLOC
-#endif
-#undef NDEBUG
+#include "malloc_guard.hpp"
 
 #include "count_new.hpp"
 #include "test_support.hpp"
@@ -19,8 +15,6 @@ using mlcsc::Boundary;
 using mlcsc::ConvDictionary;
 using mlcsc::FeatureMaps;
 using mlcsc::Index;
-
-namespace {}  // namespace
 
 TEMPLATE_TEST_CASE("conv Lasso (FISTA, ISTA) runs its loop without allocation", "[conv][no_malloc]",
                    float, double) {

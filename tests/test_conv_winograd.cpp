@@ -1,7 +1,8 @@
 // Tests of the Winograd F(2x2, 3x3) path (conv/kernels/winograd.hpp): forced on fresh random
 // shapes (any cin, cout, odd and tiny H, W, both boundaries) against the plain reference loops
-// with a derived error bound; adjointness of the pair; bitwise thread-count independence; the
-// choice rule and that ConvDictionary follows it.
+// with a derived error bound, for every register blocking (blocking.hpp: the 16- and the
+// 32-register one whatever this build targets, and an irregular one); adjointness of the pair;
+// bitwise thread-count independence; the choice rule and that ConvDictionary follows it.
 #include <cmath>
 #include <limits>
 
@@ -13,6 +14,7 @@
 #include <omp.h>
 #endif
 
+using mlcsc_test::for_each_blocking;
 using mlcsc_test::random_conv;
 using mlcsc_test::random_maps;
 
@@ -74,14 +76,14 @@ double worst_ratio(const FeatureMaps<Scalar>& fast, const FeatureMaps<Scalar>& r
   return worst;
 }
 
-struct Shape {
+struct WinogradShape {
   Index K, C, H, W;
 };
 
-template <class Scalar>
-void check_winograd(const Shape& s, Boundary b) {
+template <class Scalar, class B = mlcsc::internal::DefaultConvBlocking>
+void check_winograd(const WinogradShape& s, Boundary b) {
   INFO("K " << s.K << " C " << s.C << " H " << s.H << " W " << s.W << " boundary "
-            << mlcsc::to_string(b));
+            << mlcsc::to_string(b) << " blocking " << B::maps << " x " << B::packets);
   auto D = random_conv<Scalar>(s.K, s.C, 3, 3, b);
   const Scalar* f = D.filters().data();
   const auto x = random_maps<Scalar>(s.C, s.H, s.W);
@@ -90,8 +92,8 @@ void check_winograd(const Shape& s, Boundary b) {
       y(s.C, s.H, s.W);
   mlcsc::internal::reference_analyze(f, s.K, s.C, 3, 3, b, x, ref_a);
   mlcsc::internal::reference_synthesize(f, s.K, s.C, 3, 3, b, g, ref_s);
-  mlcsc::internal::conv_analyze(f, s.K, s.C, 3, 3, b, x, a, ConvKernel::Winograd);
-  mlcsc::internal::conv_synthesize(f, s.K, s.C, 3, 3, b, g, y, ConvKernel::Winograd);
+  mlcsc::internal::conv_analyze<Scalar, B>(f, s.K, s.C, 3, 3, b, x, a, ConvKernel::Winograd);
+  mlcsc::internal::conv_synthesize<Scalar, B>(f, s.K, s.C, 3, 3, b, g, y, ConvKernel::Winograd);
 
   // analyze: cin = C, g_{k,c} = d_{k,c}; synthesize: cin = K, g_{c,k} = d_{k,c} flipped (the same
   // l1 norms, so the bound takes the transposed bank)
@@ -116,9 +118,9 @@ void check_winograd(const Shape& s, Boundary b) {
   CHECK(std::abs(lhs - rhs) <= scale + 1e-300);
 }
 
-Shape random_shape(Boundary b) {
+WinogradShape random_winograd_shape(Boundary b) {
   const Index lo = b == Boundary::Circular ? 3 : 1;  // a circular signal holds the filter
-  Shape s;
+  WinogradShape s;
   s.K = mlcsc_test::uniform_int(1, 40);
   s.C = mlcsc_test::uniform_int(1, 40);
   s.H = mlcsc_test::uniform_int(lo, 37);
@@ -131,7 +133,11 @@ Shape random_shape(Boundary b) {
 TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3) matches the reference loops on random shapes",
                    "[conv][winograd]", float, double) {
   for (Boundary b : {Boundary::Zero, Boundary::Circular})
-    for (int trial = 0; trial < 16; ++trial) check_winograd<TestType>(random_shape(b), b);
+    for (int trial = 0; trial < 16; ++trial) {
+      const WinogradShape s = random_winograd_shape(b);
+      for_each_blocking(
+          [&](auto blocking, const char*) { check_winograd<TestType, decltype(blocking)>(s, b); });
+    }
 }
 
 TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3) is exact on small integers", "[conv][winograd]", float,
@@ -141,7 +147,7 @@ TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3) is exact on small integers", "[conv][wi
   // must equal the reference exactly, and any wrong tap, channel, border pixel or tile shows.
   for (Boundary b : {Boundary::Zero, Boundary::Circular})
     for (int trial = 0; trial < 12; ++trial) {
-      const Shape s = random_shape(b);
+      const WinogradShape s = random_winograd_shape(b);
       INFO("K " << s.K << " C " << s.C << " H " << s.H << " W " << s.W << " boundary "
                 << mlcsc::to_string(b));
       auto small = [](Index n) {
@@ -159,10 +165,16 @@ TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3) is exact on small integers", "[conv][wi
       const TestType* f = D.filters().data();
       mlcsc::internal::reference_analyze(f, s.K, s.C, 3, 3, b, x, ref_a);
       mlcsc::internal::reference_synthesize(f, s.K, s.C, 3, 3, b, g, ref_s);
-      mlcsc::internal::conv_analyze(f, s.K, s.C, 3, 3, b, x, a, ConvKernel::Winograd);
-      mlcsc::internal::conv_synthesize(f, s.K, s.C, 3, 3, b, g, y, ConvKernel::Winograd);
-      CHECK(a.data() == ref_a.data());
-      CHECK(y.data() == ref_s.data());
+      for_each_blocking([&](auto blocking, const char* name) {
+        using B = decltype(blocking);
+        INFO("blocking: " << name);
+        mlcsc::internal::conv_analyze<TestType, B>(f, s.K, s.C, 3, 3, b, x, a,
+                                                   ConvKernel::Winograd);
+        mlcsc::internal::conv_synthesize<TestType, B>(f, s.K, s.C, 3, 3, b, g, y,
+                                                      ConvKernel::Winograd);
+        CHECK(a.data() == ref_a.data());
+        CHECK(y.data() == ref_s.data());
+      });
     }
 }
 
@@ -174,8 +186,11 @@ TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3): edge shapes", "[conv][winograd]", floa
     }
     SECTION(std::string("odd sizes, many maps (partial micro-tile blocks), ") +
             mlcsc::to_string(b)) {
-      check_winograd<TestType>({13, 17, 19, 33}, b);
-      check_winograd<TestType>({7, 29, 5, 131}, b);
+      for_each_blocking([&](auto blocking, const char*) {
+        using B = decltype(blocking);
+        check_winograd<TestType, B>({13, 17, 19, 33}, b);
+        check_winograd<TestType, B>({7, 29, 5, 131}, b);
+      });
     }
   }
   SECTION("1 x 1, 1 x W and H x 1 images (Zero)") {
@@ -209,14 +224,18 @@ TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3): identical results for 1 and 2 threads"
     const auto g = random_maps<TestType>(K, H, W);
     FeatureMaps<TestType> a1(K, H, W), a2(K, H, W), s1(C, H, W), s2(C, H, W);
     const TestType* f = D.filters().data();
-    omp_set_num_threads(1);
-    mlcsc::internal::conv_analyze(f, K, C, 3, 3, b, x, a1, ConvKernel::Winograd);
-    mlcsc::internal::conv_synthesize(f, K, C, 3, 3, b, g, s1, ConvKernel::Winograd);
-    omp_set_num_threads(2);
-    mlcsc::internal::conv_analyze(f, K, C, 3, 3, b, x, a2, ConvKernel::Winograd);
-    mlcsc::internal::conv_synthesize(f, K, C, 3, 3, b, g, s2, ConvKernel::Winograd);
-    CHECK(a1.data() == a2.data());
-    CHECK(s1.data() == s2.data());
+    for_each_blocking([&](auto blocking, const char* name) {
+      using B = decltype(blocking);
+      INFO("blocking: " << name);
+      omp_set_num_threads(1);
+      mlcsc::internal::conv_analyze<TestType, B>(f, K, C, 3, 3, b, x, a1, ConvKernel::Winograd);
+      mlcsc::internal::conv_synthesize<TestType, B>(f, K, C, 3, 3, b, g, s1, ConvKernel::Winograd);
+      omp_set_num_threads(2);
+      mlcsc::internal::conv_analyze<TestType, B>(f, K, C, 3, 3, b, x, a2, ConvKernel::Winograd);
+      mlcsc::internal::conv_synthesize<TestType, B>(f, K, C, 3, 3, b, g, s2, ConvKernel::Winograd);
+      CHECK(a1.data() == a2.data());
+      CHECK(s1.data() == s2.data());
+    });
   }
   omp_set_num_threads(before);
 #else

@@ -1,6 +1,7 @@
 // Dictionary<Scalar> (dense/dictionary.hpp): shapes, normalize, analyze / synthesize against
-// explicit products, adjointness, the cached Lipschitz constant against an SVD, gram(), and every
-// input check.
+// explicit products, adjointness, the cached Lipschitz constant against an SVD, gram() and its
+// cache (shared_gram: values, invalidation by normalize, sharing by copies, concurrent first use),
+// and every input check.
 //
 // Tolerances. A dot product of length n computed in floating point differs from the exact one by at
 // most gamma_n |a|^T |x| with gamma_n ~ n u (u = eps / 2, Higham, "Accuracy and Stability of
@@ -10,7 +11,10 @@
 // (float, a few float ulps) against JacobiSVD in double.
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <Eigen/SVD>
 
@@ -210,6 +214,80 @@ TEMPLATE_TEST_CASE("gram() is D^T D and symmetric", "[dense][dictionary]", float
   const LMatrix Al = D.matrix().template cast<long double>();
   REQUIRE(product_error_ratio<Scalar>(G, Al.transpose() * Al,
                                       Al.cwiseAbs().transpose() * Al.cwiseAbs(), n) <= 1.0);
+}
+
+TEMPLATE_TEST_CASE("shared_gram() caches D^T D until the atoms change", "[dense][dictionary][gram]",
+                   float, double) {
+  using Scalar = TestType;
+  const Index n = mlcsc_test::uniform_int(1, 33), m = mlcsc_test::uniform_int(1, 71);
+  CAPTURE(n, m);
+  mlcsc::Dictionary<Scalar> D(mlcsc_test::randn<Scalar>(n, m));
+  auto check_values = [&](const mlcsc::Matrix<Scalar>& G) {
+    REQUIRE(G.rows() == m);
+    REQUIRE(G.cols() == m);
+    REQUIRE(G == G.transpose());
+    const LMatrix Al = D.matrix().template cast<long double>();
+    REQUIRE(product_error_ratio<Scalar>(G, Al.transpose() * Al,
+                                        Al.cwiseAbs().transpose() * Al.cwiseAbs(), n) <= 1.0);
+  };
+  const std::shared_ptr<const mlcsc::Matrix<Scalar>> G1 = D.shared_gram();
+  REQUIRE(G1 != nullptr);
+  check_values(*G1);
+  SECTION("cached: the same matrix on every call, gram() a copy of it") {
+    REQUIRE(D.shared_gram() == G1);
+    REQUIRE(D.shared_gram().get() == G1.get());
+    REQUIRE(D.gram() == *G1);
+    const mlcsc::Dictionary<Scalar> copy = D;  // a copy has the same atoms: shares the cache
+    REQUIRE(copy.shared_gram() == G1);
+  }
+  SECTION("normalize starts a new cache; the old matrix stays valid for its holders") {
+    const mlcsc::Matrix<Scalar> before = *G1;
+    const mlcsc::Dictionary<Scalar> copy = D;
+    D.normalize();
+    const auto G2 = D.shared_gram();
+    REQUIRE(G2 != G1);
+    check_values(*G2);  // against the new (unit) atoms
+    for (Index j = 0; j < m; ++j)
+      REQUIRE(std::abs(double((*G2)(j, j)) - 1.0) <=
+              4 * n * std::numeric_limits<Scalar>::epsilon());
+    REQUIRE(*G1 == before);             // unchanged
+    REQUIRE(copy.shared_gram() == G1);  // the copy keeps its atoms and their Gram matrix
+    REQUIRE(D.gram() == *G2);
+  }
+  SECTION("a failed normalize keeps the cache") {
+    mlcsc::Matrix<Scalar> A = D.matrix();
+    A.col(m - 1).setZero();
+    mlcsc::Dictionary<Scalar> Z(A);
+    const auto GZ = Z.shared_gram();
+    REQUIRE_THROWS_AS(Z.normalize(), std::invalid_argument);
+    REQUIRE(Z.shared_gram() == GZ);
+  }
+}
+
+TEMPLATE_TEST_CASE("shared_gram() on many threads at once: computed once, the same for all",
+                   "[dense][dictionary][gram][threads]", float, double) {
+  using Scalar = TestType;
+  const Index n = mlcsc_test::uniform_int(20, 70), m = mlcsc_test::uniform_int(100, 300);
+  CAPTURE(n, m);
+  for (int round = 0; round < 3; ++round) {
+    const mlcsc::Dictionary<Scalar> D(mlcsc_test::randn<Scalar>(n, m));  // a fresh, empty cache
+    const mlcsc::Matrix<Scalar> expected = mlcsc::Dictionary<Scalar>(D.matrix()).gram();
+    const int threads = 6;
+    std::vector<std::shared_ptr<const mlcsc::Matrix<Scalar>>> got(threads);
+    std::vector<mlcsc::Matrix<Scalar>> copies(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        got[t] = D.shared_gram();
+        copies[t] = D.gram();
+      });
+    for (auto& th : pool) th.join();
+    for (int t = 0; t < threads; ++t) {
+      REQUIRE(got[t] == got[0]);  // one matrix, computed once
+      REQUIRE(*got[t] == expected);
+      REQUIRE(copies[t] == expected);
+    }
+  }
 }
 
 TEMPLATE_TEST_CASE("Dictionary rejects bad input with the argument's name",

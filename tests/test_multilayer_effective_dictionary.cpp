@@ -192,15 +192,8 @@ TEST_CASE("ComposedOperator input checks", "[multilayer][errors]") {
 
 // Const calls on one shared ComposedOperator from several std::threads at once (its workspace
 // pool and Lipschitz cache) give the results of the same calls made serially.
-namespace {
-constexpr int kThreads = 4;
-template <class F>
-void run_concurrently(F&& f) {
-  std::vector<std::thread> pool;
-  for (int t = 0; t < kThreads; ++t) pool.emplace_back([&f, t] { f(t); });
-  for (auto& th : pool) th.join();
-}
-}  // namespace
+using mlcsc_test::kThreads;
+using mlcsc_test::run_concurrently;
 
 TEST_CASE("a shared effective dictionary is safe to use from several threads",
           "[multilayer][threads]") {

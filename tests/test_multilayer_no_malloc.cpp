@@ -1,8 +1,8 @@
 // The ML-ISTA / ML-FISTA iteration loops and the Lasso on an effective dictionary allocate
-// nothing: run under Eigen's malloc guard (internal::NoMallocScope around each loop).
-#ifndef EIGEN_RUNTIME_NO_MALLOC
-#define EIGEN_RUNTIME_NO_MALLOC
-#endif
+// nothing: run under the throwing malloc guard of malloc_guard.hpp (internal::NoMallocScope around
+// each loop).
+#include "malloc_guard.hpp"
+
 #include "test_support.hpp"
 
 TEST_CASE("ml_ista / ml_fista loops do not allocate (dense)", "[multilayer][nomalloc]") {

@@ -25,30 +25,11 @@ namespace {
 using mlcsc::Index;
 using MatD = Eigen::MatrixXd;
 
-/// The largest integer k with k < (1 + 1/mu) / 2.
-Index recoverable_sparsity(double mu) {
-  const double bound = 0.5 * (1.0 + 1.0 / mu);
-  return Index(std::ceil(bound)) - 1;
-}
-
-/// B codes with exactly k nonzeros each, magnitudes in [1, 3], random signs.
-MatD sparse_codes(Index m, Index k, Index B) {
-  MatD G = MatD::Zero(m, B);
-  for (Index b = 0; b < B; ++b) {
-    Index placed = 0;
-    while (placed < k) {
-      const Index i = mlcsc_test::uniform_int(0, m - 1);
-      if (G(i, b) != 0) continue;
-      const double mag = 1.0 + double(mlcsc_test::uniform_int(0, 2000)) / 1000.0;
-      G(i, b) = mlcsc_test::uniform_int(0, 1) ? mag : -mag;
-      ++placed;
-    }
-  }
-  return G;
-}
+using mlcsc_test::recoverable_sparsity;
+using mlcsc_test::sparse_codes;
 
 template <class Scalar>
-struct Tol {
+struct BpTol {
   static constexpr bool single = std::is_same_v<Scalar, float>;
   static constexpr double solver = single ? 1e-6 : 1e-10;
   static constexpr double recovery = single ? 2e-3 : 1e-6;     // relative to ||Gamma||_inf
@@ -61,7 +42,7 @@ void check_recovery(const mlcsc::Dictionary<Scalar>& D, const MatD& Gamma) {
   const MatD Xd = D.matrix().template cast<double>() * Gamma;
   const mlcsc::Matrix<Scalar> X = Xd.cast<Scalar>();
   mlcsc::BasisPursuitParams<Scalar> p;
-  p.tolerance = Scalar(Tol<Scalar>::solver);
+  p.tolerance = Scalar(BpTol<Scalar>::solver);
   p.max_iterations = 5000;
   const auto res = mlcsc::basis_pursuit(D, X, p);
   REQUIRE(res.code.rows() == D.num_atoms());
@@ -69,15 +50,15 @@ void check_recovery(const mlcsc::Dictionary<Scalar>& D, const MatD& Gamma) {
   const MatD z = res.code.template cast<double>();
   const double err = (z - Gamma).cwiseAbs().maxCoeff();
   CAPTURE(res.iterations, res.converged, err);
-  if (!Tol<Scalar>::single) REQUIRE(res.converged);
-  REQUIRE(err <= Tol<Scalar>::recovery * Gamma.cwiseAbs().maxCoeff());
+  if (!BpTol<Scalar>::single) REQUIRE(res.converged);
+  REQUIRE(err <= BpTol<Scalar>::recovery * Gamma.cwiseAbs().maxCoeff());
   // the support: nothing above the error level off the true support
   for (Index b = 0; b < B; ++b)
     for (Index i = 0; i < Gamma.rows(); ++i)
-      if (Gamma(i, b) == 0) REQUIRE(std::abs(z(i, b)) <= Tol<Scalar>::recovery * 3);
+      if (Gamma(i, b) == 0) REQUIRE(std::abs(z(i, b)) <= BpTol<Scalar>::recovery * 3);
   // feasibility of the returned iterate
   const double feas = (D.matrix().template cast<double>() * z - X.template cast<double>()).norm();
-  REQUIRE(feas <= Tol<Scalar>::feasibility * X.template cast<double>().norm());
+  REQUIRE(feas <= BpTol<Scalar>::feasibility * X.template cast<double>().norm());
   // objective = ||z||_1 summed over the batch
   REQUIRE(std::abs(double(res.objective) - z.cwiseAbs().sum()) <= 1e-5 * z.cwiseAbs().sum());
 }
@@ -127,23 +108,23 @@ TEMPLATE_TEST_CASE("basis pursuit is optimal: ||g||_1 no larger than the generat
   const MatD G0 = sparse_codes(m, std::max<Index>(2, n / 6), B);
   const mlcsc::Matrix<Scalar> X = (A * G0).cast<Scalar>();
   mlcsc::BasisPursuitParams<Scalar> p;
-  p.tolerance = Scalar(Tol<Scalar>::solver);
+  p.tolerance = Scalar(BpTol<Scalar>::solver);
   p.max_iterations = 20000;
   const auto res = mlcsc::basis_pursuit(D, X, p);
   const MatD z = res.code.template cast<double>();
   CAPTURE(res.iterations, res.converged);
-  if (!Tol<Scalar>::single) REQUIRE(res.converged);
+  if (!BpTol<Scalar>::single) REQUIRE(res.converged);
   const MatD Xd = X.template cast<double>();
-  REQUIRE((A * z - Xd).norm() <= Tol<Scalar>::feasibility * Xd.norm());
+  REQUIRE((A * z - Xd).norm() <= BpTol<Scalar>::feasibility * Xd.norm());
   // per column: ||z_b||_1 <= ||g0_b||_1 and <= the least-norm solution's l1 norm
   const MatD least_norm = A.transpose() * (A * A.transpose()).ldlt().solve(Xd);
   for (Index b = 0; b < B; ++b) {
     const double l1 = z.col(b).cwiseAbs().sum();
-    REQUIRE(l1 <= G0.col(b).cwiseAbs().sum() * (1 + Tol<Scalar>::feasibility));
-    REQUIRE(l1 <= least_norm.col(b).cwiseAbs().sum() * (1 + Tol<Scalar>::feasibility));
+    REQUIRE(l1 <= G0.col(b).cwiseAbs().sum() * (1 + BpTol<Scalar>::feasibility));
+    REQUIRE(l1 <= least_norm.col(b).cwiseAbs().sum() * (1 + BpTol<Scalar>::feasibility));
   }
   // a basic solution: at most n nonzeros per column (up to the ADMM's accuracy)
-  const double small = Tol<Scalar>::recovery * z.cwiseAbs().maxCoeff();
+  const double small = BpTol<Scalar>::recovery * z.cwiseAbs().maxCoeff();
   for (Index b = 0; b < B; ++b) REQUIRE((z.col(b).array().abs() > small).count() <= n);
 }
 

@@ -433,6 +433,43 @@ TEST_CASE("a converged ISTA/FISTA code is certified by the stopping rule", "[las
   REQUIRE(converged >= 100);  // nearly all of the 120 solves converge
 }
 
+TEMPLATE_TEST_CASE("coordinate descent satisfies KKT across the lambda range, over several blocks",
+                   "[lasso][kkt][cd]", float, double) {
+  // From just below lambda_max (one atom enters) down to 1e-4 lambda_max (dense codes, many atoms
+  // entering and leaving the working set), on batches longer than the driver's block of signals
+  // (64), so that blocks, the partial last block and their per-block D^T Y are all exercised.
+  // Some dictionaries carry exactly dependent atoms (a repeated atom and a combination of two),
+  // which drive the null-space step.
+  using Scalar = TestType;
+  const double fraction = GENERATE(0.999, 0.5, 0.1, 0.01, 1e-4);
+  const bool dependent = GENERATE(false, true);
+  const bool nonneg = GENERATE(false, true);
+  const Index n = mlcsc_test::uniform_int(5, 29);
+  const Index m = mlcsc_test::uniform_int(n + 1, 4 * n + 3);
+  const Index B = mlcsc_test::uniform_int(65, 150);
+  CAPTURE(fraction, dependent, nonneg, n, m, B);
+  auto D = mlcsc_test::random_dictionary<Scalar>(n, m);
+  if (dependent) {
+    MatD A = to_double(D.matrix());
+    const Index i = mlcsc_test::uniform_int(0, m - 1), j = mlcsc_test::uniform_int(0, m - 1);
+    A.col((i + 1) % m) = A.col(i);
+    A.col((j + 2) % m) = (A.col(j) + 0.5 * A.col((j + 1) % m)).normalized();
+    D = mlcsc::Dictionary<Scalar>(A.cast<Scalar>());
+  }
+  const mlcsc::Matrix<Scalar> Y = sparse_signals(D, B);
+  const double lmax = lambda_max(D, Y);
+  const auto p = params<Scalar>(Method::CoordinateDescent, fraction * lmax, nonneg);
+  const auto res = solve_and_check(D, Y, p);
+  // And signal by signal: each column solved alone gives the same code up to the tolerance.
+  const Index b = mlcsc_test::uniform_int(0, B - 1);
+  const mlcsc::Matrix<Scalar> yb = Y.col(b);
+  const auto one = mlcsc::lasso(D, yb, p);
+  const double fb = objective(D, yb, one.code, VecD::Constant(m, double(p.lambda)));
+  const double fb_batch =
+      objective(D, yb, mlcsc::Matrix<Scalar>(res.code.col(b)), VecD::Constant(m, double(p.lambda)));
+  REQUIRE(std::abs(fb - fb_batch) <= Tol<Scalar>::objective * std::max(fb, 1e-30));
+}
+
 TEMPLATE_TEST_CASE("lambda >= ||D^T y||_inf gives the zero code at once", "[lasso]", float,
                    double) {
   using Scalar = TestType;

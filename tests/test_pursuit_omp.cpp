@@ -30,24 +30,8 @@ using mlcsc::Index;
 using MatD = Eigen::MatrixXd;
 using VecD = Eigen::VectorXd;
 
-Index recoverable_sparsity(double mu) {
-  return Index(std::ceil(0.5 * (1.0 + 1.0 / mu))) - 1;
-}
-
-MatD sparse_codes(Index m, Index k, Index B) {
-  MatD G = MatD::Zero(m, B);
-  for (Index b = 0; b < B; ++b) {
-    Index placed = 0;
-    while (placed < k) {
-      const Index i = mlcsc_test::uniform_int(0, m - 1);
-      if (G(i, b) != 0) continue;
-      const double mag = 1.0 + double(mlcsc_test::uniform_int(0, 2000)) / 1000.0;
-      G(i, b) = mlcsc_test::uniform_int(0, 1) ? mag : -mag;
-      ++placed;
-    }
-  }
-  return G;
-}
+using mlcsc_test::recoverable_sparsity;
+using mlcsc_test::sparse_codes;
 
 /// Textbook OMP on one signal: pick argmax |D^T r|, least squares on the chosen atoms by QR,
 /// r = y - D_S g_S; stop at L atoms or when ||r|| <= tol.

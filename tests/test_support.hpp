@@ -6,6 +6,8 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <mlcsc/mlcsc.hpp>
 
@@ -99,6 +101,67 @@ mlcsc::FeatureMaps<Scalar> random_maps(mlcsc::Index C, mlcsc::Index H, mlcsc::In
   mlcsc::FeatureMaps<Scalar> m(C, H, W);
   m.data() = randn<Scalar>(C, H * W);
   return m;
+}
+
+/// The global (C H W) x (K H W) matrix of a convolutional dictionary for H x W signals, one column
+/// per unit code, in double: the explicit operator the tests compare the kernels against.
+template <class Scalar>
+mlcsc::Matrix<double> global_matrix(const mlcsc::ConvDictionary<Scalar>& D, mlcsc::Index H,
+                                    mlcsc::Index W) {
+  const mlcsc::Index K = D.num_filters(), C = D.channels();
+  mlcsc::Matrix<double> M(C * H * W, K * H * W);
+  mlcsc::FeatureMaps<Scalar> e(K, H, W), x(C, H, W);
+  for (mlcsc::Index col = 0; col < K * H * W; ++col) {
+    e.setZero();
+    e.data().data()[col] = Scalar(1);
+    D.synthesize(e, x);
+    M.col(col) =
+        Eigen::Map<const mlcsc::Vector<Scalar>>(x.data().data(), C * H * W).template cast<double>();
+  }
+  return M;
+}
+
+/// The largest integer k with k < (1 + 1/mu) / 2: the sparsity that OMP and basis pursuit recover
+/// exactly on a dictionary of mutual coherence mu.
+inline mlcsc::Index recoverable_sparsity(double mu) {
+  return mlcsc::Index(std::ceil(0.5 * (1.0 + 1.0 / mu))) - 1;
+}
+
+/// B codes of m entries with exactly k nonzeros each, magnitudes in [1, 3], random signs.
+inline mlcsc::Matrix<double> sparse_codes(mlcsc::Index m, mlcsc::Index k, mlcsc::Index B) {
+  mlcsc::Matrix<double> G = mlcsc::Matrix<double>::Zero(m, B);
+  for (mlcsc::Index b = 0; b < B; ++b) {
+    mlcsc::Index placed = 0;
+    while (placed < k) {
+      const mlcsc::Index i = uniform_int(0, m - 1);
+      if (G(i, b) != 0) continue;
+      const double mag = 1.0 + double(uniform_int(0, 2000)) / 1000.0;
+      G(i, b) = uniform_int(0, 1) ? mag : -mag;
+      ++placed;
+    }
+  }
+  return G;
+}
+
+/// Runs f(t) on kThreads std::threads at once (t = 0 .. kThreads - 1) and joins them.
+constexpr int kThreads = 4;
+template <class F>
+void run_concurrently(F&& f) {
+  std::vector<std::thread> pool;
+  for (int t = 0; t < kThreads; ++t) pool.emplace_back([&f, t] { f(t); });
+  for (auto& th : pool) th.join();
+}
+
+/// The register blockings the kernel tests run (conv/kernels/blocking.hpp): both of the targets'
+/// (16 and 32 vector registers) whatever this build's instruction set, and an irregular one
+/// (5 maps x 3 packets, few maps x 3, rows 3 x 2, tap phases 3 packets x 3 taps: block widths
+/// that divide nothing: packing, leftover maps, rows and taps). Calls f(B{}, name) for each.
+using BlockingOdd = mlcsc::internal::ConvBlocking<5, 3, 3, 3, 2, 3, 3, 16>;
+template <class F>
+void for_each_blocking(F&& f) {
+  f(mlcsc::internal::ConvBlocking16{}, "16 registers");
+  f(mlcsc::internal::ConvBlocking32{}, "32 registers");
+  f(BlockingOdd{}, "irregular");
 }
 
 }  // namespace mlcsc_test

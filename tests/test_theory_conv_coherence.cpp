@@ -11,24 +11,7 @@ using mlcsc::ConvDictionary;
 using mlcsc::FeatureMaps;
 using mlcsc::Index;
 
-namespace {
-
-template <class Scalar>
-mlcsc::Matrix<double> global_matrix(const ConvDictionary<Scalar>& D, Index H, Index W) {
-  const Index K = D.num_filters(), C = D.channels();
-  mlcsc::Matrix<double> M(C * H * W, K * H * W);
-  FeatureMaps<Scalar> e(K, H, W), x(C, H, W);
-  for (Index col = 0; col < K * H * W; ++col) {
-    e.setZero();
-    e.data().data()[col] = Scalar(1);
-    D.synthesize(e, x);
-    M.col(col) =
-        Eigen::Map<const mlcsc::Vector<Scalar>>(x.data().data(), C * H * W).template cast<double>();
-  }
-  return M;
-}
-
-}  // namespace
+using mlcsc_test::global_matrix;
 
 TEMPLATE_TEST_CASE("mutual_coherence(ConvDictionary) equals the global matrix's coherence",
                    "[theory][conv_coherence]", float, double) {

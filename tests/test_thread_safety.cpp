@@ -8,18 +8,8 @@
 
 using mlcsc_test::random_maps;
 
-namespace {
-
-constexpr int kThreads = 4;
-
-template <class F>
-void run_concurrently(F&& f) {
-  std::vector<std::thread> pool;
-  for (int t = 0; t < kThreads; ++t) pool.emplace_back([&f, t] { f(t); });
-  for (auto& th : pool) th.join();
-}
-
-}  // namespace
+using mlcsc_test::kThreads;
+using mlcsc_test::run_concurrently;
 
 TEST_CASE("a shared dense dictionary is safe to use from several threads", "[threads]") {
 #ifdef EIGEN_RUNTIME_NO_MALLOC

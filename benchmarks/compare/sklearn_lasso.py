@@ -5,6 +5,7 @@ Same data for both: bench_dense --dump writes the 10,000 mean-removed 8x8 patche
 examples/data/camera.png (Y, 64 x 10000) and the 256-atom overcomplete DCT (D, 64 x 256).
 
     /usr/bin/python3 benchmarks/compare/sklearn_lasso.py --bench build/benchmarks/bench_dense
+    /usr/bin/python3 benchmarks/compare/sklearn_lasso.py --bench ... --sweep   (see below)
 
 Scaling: sparse_encode(algorithm='lasso_cd', alpha=a) fits Lasso(alpha=a / n_features) per signal,
 whose objective (1/(2 n)) ||y - D g||^2 + (a/n) ||g||_1 is (1/n) [0.5 ||y - D g||^2 + a ||g||_1]
@@ -15,6 +16,15 @@ Both run single-threaded (n_jobs=1, BLAS limited to one thread; the C++ side wit
 thread), alternating, best of --repeats each; the machine may be shared, so compare the ratio.
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed from this process's environment (they slow a
 current numpy; see the machine notes) and the BLAS that numpy then uses is printed.
+
+--sweep: the lambda sweep of bench_dense --sweep (lambda = f lambda_max, f in 0.05 .. 0.5, with
+lambda_max = max_b ||D^T y_b||_inf, the smallest lambda at which every code is 0) on its two
+dictionaries (a Gaussian one and one of patches of camera.png) coding 10,000 patches of
+brick.png. Data from `bench_dense --sweep --dump DIR`; per repeat, scikit-learn runs every point,
+then `bench_dense --sweep` (double and float, best of 3 each) runs them all; the table gives the
+best times, the ratio sklearn / mlcsc, both objectives and the mean nonzeros per signal. Times
+are wall times; CPU times (process_time, and the C++ thread's CPU clock) are printed too, since
+on a shared machine they are less disturbed by other jobs.
 """
 import os
 import sys
@@ -52,6 +62,75 @@ def run_bench(bench, args):
     return values
 
 
+def sweep(args):
+    from sklearn.decomposition import sparse_encode
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([args.bench, "--sweep", "--dump", tmp], check=True, capture_output=True)
+        Y = np.load(os.path.join(tmp, "Y_sweep.npy"))
+        dicts = {name: np.load(os.path.join(tmp, f"D_{name}.npy")) for name in ("gauss", "patch")}
+        points = []
+        with open(os.path.join(tmp, "sweep.txt")) as f:
+            for line in f:
+                name, frac, lam = line.split()
+                points.append((name, frac, float(lam)))
+    B = Y.shape[1]
+    sk = {}  # (name, frac) -> dict(time, cpu, objective, nnz, warnings)
+    mc = {}  # (precision, name, frac) -> dict(time, cpu, objective, nnz, kkt)
+    for rep in range(args.repeats):
+        for name, frac, lam in points:
+            D = dicts[name]
+            with threadpool_limits(limits=1), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                t0, c0 = time.perf_counter(), time.process_time()
+                C = sparse_encode(Y.T, D.T, algorithm="lasso_cd", alpha=lam, n_jobs=1)
+                t, c = time.perf_counter() - t0, time.process_time() - c0
+            G = C.T
+            F = 0.5 * np.sum((Y - D @ G) ** 2) + lam * np.sum(np.abs(G))
+            n_warn = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+            old = sk.get((name, frac))
+            sk[(name, frac)] = dict(time=min(t, old["time"]) if old else t,
+                                    cpu=min(c, old["cpu"]) if old else c, objective=F,
+                                    nnz=np.count_nonzero(G) / B, warnings=n_warn)
+            print(f"  sklearn {name} {frac}: {t:.3f} s", file=sys.stderr, flush=True)
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        out = subprocess.run([args.bench, "--sweep", "--repeats", "3"], check=True,
+                             capture_output=True, text=True, env=env).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) < 11 or parts[0] != "sweep":
+                continue
+            _, prec, name, frac, lam, t, cpu, F, nnz, kkt, conv = parts[:11]
+            key = (prec, name, frac)
+            old = mc.get(key)
+            mc[key] = dict(time=min(float(t), old["time"]) if old else float(t),
+                           cpu=min(float(cpu), old["cpu"]) if old else float(cpu),
+                           objective=float(F), nnz=float(nnz), kkt=float(kkt),
+                           converged=conv == "1")
+
+    print(f"sweep: {B} mean-removed 8x8 patches of brick.png, 256 atoms, lambda = f lambda_max "
+          f"(= sklearn alpha), one thread each, best of {args.repeats} (mlcsc: of 3 x "
+          f"{args.repeats})")
+    for prec in ("double", "float"):
+        print()
+        print(f"mlcsc in {prec}; sklearn in float64")
+        print(f"{'dict':5s} {'f':>4s} {'lambda':>9s} {'sklearn s':>9s} {'mlcsc ms':>9s} "
+              f"{'ratio':>6s} {'cpu ratio':>9s} {'F sklearn':>17s} {'F mlcsc':>17s} "
+              f"{'(F_mc-F_sk)/F_sk':>16s} {'nnz sk':>7s} {'nnz mc':>7s} {'KKT/lam':>8s}")
+        for name, frac, lam in points:
+            s_, m_ = sk[(name, frac)], mc[(prec, name, frac)]
+            rel = (m_["objective"] - s_["objective"]) / s_["objective"]
+            ok = "" if m_["objective"] <= s_["objective"] * (1 + 1e-6) else "  OBJECTIVE ABOVE"
+            print(f"{name:5s} {frac:>4s} {lam:9.5f} {s_['time']:9.3f} {m_['time'] * 1e3:9.1f} "
+                  f"{s_['time'] / m_['time']:6.1f} {s_['cpu'] / m_['cpu']:9.1f} "
+                  f"{s_['objective']:17.10e} {m_['objective']:17.10e} {rel:16.3e} "
+                  f"{s_['nnz']:7.3f} {m_['nnz']:7.3f} {m_['kkt']:8.1e}{ok}")
+        worst = min(sk[(n_, f_)]["time"] / mc[(prec, n_, f_)]["time"] for n_, f_, _ in points)
+        print(f"smallest ratio ({prec}): {worst:.1f}x")
+
+
 def main():
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -59,10 +138,18 @@ def main():
     ap.add_argument("--lambda", dest="lam", type=float, default=0.04,
                     help="lambda (= sklearn alpha); 0.04 gives ~12.6 nonzeros per patch")
     ap.add_argument("--repeats", type=int, default=2, help="best of this many runs each")
+    ap.add_argument("--sweep", action="store_true",
+                    help="the lambda sweep on two dictionaries (see the module docstring)")
     args = ap.parse_args()
     if not args.bench or not os.path.exists(args.bench):
         sys.exit("bench_dense not found: build it (cmake --build <dir> --target bench_dense) "
                  "and pass --bench PATH")
+    if args.sweep:
+        from threadpoolctl import threadpool_info
+        print("BLAS: " + ", ".join(f"{i['internal_api']} {i.get('architecture') or ''} "
+                                  f"({i['num_threads']} threads)" for i in threadpool_info()))
+        sweep(args)
+        return
 
     from sklearn import __version__ as skl_version
     from sklearn.decomposition import sparse_encode

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <mutex>
 
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
@@ -39,7 +41,7 @@ class Dictionary {
       internal::throw_invalid("Dictionary: 'atoms' must be non-empty, got ",
                               internal::shape(atoms_.rows(), atoms_.cols()));
     internal::require_finite(atoms_, "Dictionary", "atoms");
-    update_lipschitz();
+    atoms_changed();
   }
 
   Index signal_size() const { return atoms_.rows(); }
@@ -57,7 +59,7 @@ class Dictionary {
                                 " and cannot be normalized");
     }
     atoms_.colwise().normalize();
-    update_lipschitz();
+    atoms_changed();
   }
 
   /// The signal argument as a view: no copy for plain column-major matrices and their blocks.
@@ -119,12 +121,21 @@ class Dictionary {
   Scalar lipschitz() const { return lipschitz_; }
   Scalar lipschitz_for(const SignalView&) const { return lipschitz_; }
 
-  /// The Gram matrix D^T D (m x m).
-  Matrix<Scalar> gram() const {
-    Matrix<Scalar> G(num_atoms(), num_atoms());
-    G.template triangularView<Eigen::Lower>() = atoms_.transpose() * atoms_;
-    G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();
-    return G;
+  /// The Gram matrix D^T D (m x m), a copy of the cached one (see `shared_gram`).
+  Matrix<Scalar> gram() const { return *shared_gram(); }
+
+  /// \brief The Gram matrix \f$ G = D^T D \f$ (m x m, symmetric), computed on the first call
+  /// after the atoms change and cached.
+  /// Concurrent const calls are safe: the first computes it (once), the others wait for it and
+  /// then share it. The matrix is immutable: when the atoms change (`normalize`) the dictionary
+  /// starts a new cache and the old matrix stays valid for whoever still holds it, so a solver
+  /// may keep the pointer across calls and detect a change of atoms by comparing it with a new
+  /// `shared_gram()`. Copies of a dictionary share the cache (their atoms are the same).
+  std::shared_ptr<const Matrix<Scalar>> shared_gram() const {
+    if (!gram_) return std::make_shared<const Matrix<Scalar>>(compute_gram());  // moved-from
+    GramCache& c = *gram_;
+    std::call_once(c.once, [&] { c.G = compute_gram(); });
+    return std::shared_ptr<const Matrix<Scalar>>(gram_, &c.G);  // aliasing: shares the cache
   }
 
  private:
@@ -136,14 +147,34 @@ class Dictionary {
                               internal::shape(out.rows(), out.cols()));
   }
 
+  Matrix<Scalar> compute_gram() const {
+    Matrix<Scalar> G(num_atoms(), num_atoms());
+    G.template triangularView<Eigen::Lower>() = atoms_.transpose() * atoms_;
+    G.template triangularView<Eigen::StrictlyUpper>() = G.transpose();
+    return G;
+  }
+
+  // Everything cached from the atoms starts again: the Lipschitz constant now, the Gram matrix
+  // on demand (m x m may be large, and not every pursuit needs it).
+  void atoms_changed() {
+    update_lipschitz();
+    gram_ = std::make_shared<GramCache>();
+  }
+
   // lambda_max of the smaller Gram matrix in double: exact up to 1024, Lanczos beyond
   // (internal/lanczos.hpp).
   void update_lipschitz() {
     lipschitz_ = Scalar(internal::gram_lambda_max(atoms_.template cast<double>()));
   }
 
+  struct GramCache {
+    std::once_flag once;
+    Matrix<Scalar> G;
+  };
+
   Matrix<Scalar> atoms_;
   Scalar lipschitz_ = Scalar(0);
+  std::shared_ptr<GramCache> gram_;  // never null once constructed; replaced when atoms change
 };
 
 }  // namespace mlcsc

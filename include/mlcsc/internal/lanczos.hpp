@@ -16,6 +16,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
@@ -78,7 +79,11 @@ double lanczos_lambda_max(Eigen::Index n, Apply&& apply, const LanczosParams& p 
 
 /// lambda_max of the smaller Gram matrix of A (A A^T and A^T A share their nonzero spectrum):
 /// an exact symmetric eigen-solve up to 1024, Lanczos (within its 0.2% margin above) beyond.
-inline double gram_lambda_max(const Eigen::MatrixXd& A) {
+/// A template (over the double matrix expression A) so that only the translation units that use
+/// it instantiate the eigen-solver.
+template <class Derived>
+double gram_lambda_max(const Eigen::MatrixBase<Derived>& A) {
+  static_assert(std::is_same_v<typename Derived::Scalar, double>, "computed in double");
   const bool tall = A.rows() >= A.cols();
   const Eigen::MatrixXd S =
       tall ? Eigen::MatrixXd(A.transpose() * A) : Eigen::MatrixXd(A * A.transpose());

@@ -7,21 +7,27 @@
 //     |r_j| > lambda_j + tol outside the working set S;
 //   coordinate updates (Friedman, Hastie, Hoefling, Tibshirani 2007, "covariance updates"): each
 //     violator enters S by g_j <- S_{lambda_j}(r_j) / G_jj, r_j seeing the updates before it;
-//   exact solves on S: with s = sign(g_S), x = G_SS^{-1}(c_S - lambda_S s_S) by a Cholesky factor
-//     of the gathered block G_SS that is extended by one row per entering atom and downdated by
-//     Givens rotations when an atom leaves (never refactored). If sign(x) = s, g_S = x solves
-//     the problem restricted to S exactly. Otherwise the feature-sign step (Lee, Battle, Raina,
-//     Ng, NIPS 2006) moves g towards x up to the first sign change, which lowers the objective,
-//     and that atom leaves S. An atom that depends linearly on S (G_SS singular, as happens on
-//     overcomplete DCTs) takes a null-space step instead: along v with D v = 0 the fit is
-//     unchanged and the l1 term does not increase, up to the first coefficient reaching zero,
-//     which leaves S;
+//   exact solves on S: with s = sign(g_S), x = G_SS^{-1}(c_S - lambda_S s_S) = W^T W (c_S -
+//     lambda_S s_S), where W = L^{-1} is the inverse of the Cholesky factor of G_SS (read from G
+//     in place): two matrix-vector products, no substitution chains. W gains one row per
+//     entering atom (the inverse Cholesky update of Batch-OMP, Rubinstein et al. 2008) and is
+//     downdated by Givens rotations when an atom leaves (never refactored). If
+//     sign(x) = s, g_S = x solves the problem restricted to S exactly. Otherwise the feature-sign
+//     step (Lee, Battle, Raina, Ng, NIPS 2006) moves g towards x up to the first sign change, which
+//     lowers the objective, and that atom leaves S. An atom that depends linearly on S (G_SS
+//     singular, as happens on overcomplete DCTs) takes a null-space step instead: along v with D v
+//     = 0 the fit is unchanged and the l1 term does not increase, up to the first coefficient
+//     reaching zero, which leaves S;
 //   then r = c - G_:S g_S is recomputed over all atoms and screened again.
 // A signal has converged when a screening after an exact solve finds no violator by more than
 // max(tolerance * max(1, ||c||_inf), 20 eps ||c||_inf); |r_j| = lambda_j on S holds to rounding.
 // One iteration is one screening pass (with its coordinate updates) or one exact solve. The
-// k x k algebra runs in double for either Scalar. Signals run in parallel with OpenMP; every
-// buffer is sized before the loop (no allocation inside it).
+// k x k algebra runs in double for either Scalar.
+// The batch driver takes G from the dictionary's cache (Dictionary::shared_gram) and codes blocks
+// of kBlock signals in parallel with OpenMP: per block one small GEMM C = D^T Y_blk into a buffer
+// of the thread (no m x B temporary), and per signal the objective from its support,
+// 0.5||y - D_S g_S||^2 + sum lambda_j |g_j| (no dense synthesis). Every buffer is sized before
+// the loop (no allocation inside it).
 #pragma once
 
 #include <algorithm>
@@ -38,33 +44,36 @@ namespace mlcsc::internal {
 
 template <class Scalar>
 struct CdWorkspace {
-  using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   Vector<Scalar> r;                              // m: c - G g, valid at each screening
   Eigen::Array<Scalar, Eigen::Dynamic, 1> viol;  // m: screening scratch
   Eigen::VectorXi active;                        // kmax: the working set S, first `size` entries
-  Eigen::Array<signed char, Eigen::Dynamic, 1> in_active;  // m
-  Matrix<double> gss;    // kmax x kmax: G_SS, in the order of `active`
-  RowMatrixD chol;       // kmax x kmax: lower Cholesky factor of G_SS, first `chol_rows` rows valid
-  Vector<double> inv_l;  // 1 / chol(a, a)
-  Vector<double> gs, cs, lam, inv_diag, x, u;         // kmax, per member of S
+  // kmax x kmax, row-major: W, lower triangular with W^T W = G_SS^{-1} (W = L^{-1} for the
+  // Cholesky factor L L^T = G_SS, up to the signs of its rows), in the order of `active`; first
+  // `chol_rows` rows valid. Every row is zero right of its diagonal, so the leading blocks of W
+  // multiply as plain matrices.
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> winv;
+  Vector<double> gs, cs, lam, x, y;  // kmax, per member of S
+  Vector<double> u;  // kmax: u = W (c_S - lambda_S s_S), first `u_rows` entries valid
   Eigen::Array<signed char, Eigen::Dynamic, 1> sign;  // kmax: sign pattern of gs
-  Index size = 0, chol_rows = 0, kmax = 0;
+  Matrix<Scalar> cblock;                              // m x kBlock: D^T Y of the current block
+  Vector<Scalar> resid;                               // n: y - D g, for the objective
+  Index size = 0, chol_rows = 0, u_rows = 0, kmax = 0;
 
-  CdWorkspace(Index m, Index kmax_)
+  CdWorkspace(Index n, Index m, Index kmax_, Index block)
       : r(m),
         viol(m),
         active(kmax_),
-        in_active(m),
-        gss(kmax_, kmax_),
-        chol(kmax_, kmax_),
-        inv_l(kmax_),
+        winv(Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>::Zero(kmax_,
+                                                                                          kmax_)),
         gs(kmax_),
         cs(kmax_),
         lam(kmax_),
-        inv_diag(kmax_),
         x(kmax_),
+        y(kmax_),
         u(kmax_),
         sign(kmax_),
+        cblock(m, block),
+        resid(n),
         kmax(kmax_) {}
 };
 
@@ -86,10 +95,10 @@ class CoordinateDescent {
       screen_lam_(j) = G_(j, j) > Scalar(0) ? lam_(j) : std::numeric_limits<Scalar>::infinity();
   }
 
-  /// Solves one signal in place: g holds the warm start on entry and the solution on exit.
-  /// Returns the iterations: screening passes plus exact solves.
+  /// Solves one signal in place: g holds the warm start on entry (`warm`; else g = 0) and the
+  /// solution on exit. Returns the iterations: screening passes plus exact solves.
   template <class CV, class GV>
-  int solve(const CV& c, GV g, CdWorkspace<Scalar>& w, bool& converged) const {
+  int solve(const CV& c, GV g, CdWorkspace<Scalar>& w, bool& converged, bool warm = true) const {
     const Index m = G_.rows();
     // The KKT tolerance: the contract's tolerance, absolute below ||c||_inf = 1 (so it scales
     // with the data as the caller scales it), never below the rounding of r.
@@ -98,8 +107,8 @@ class CoordinateDescent {
                                 20.0 * std::numeric_limits<Scalar>::epsilon() * cmax);
     w.size = 0;
     w.chol_rows = 0;
-    w.in_active.setZero();
-    for (Index j = 0; j < m; ++j)
+    w.u_rows = 0;
+    for (Index j = 0; warm && j < m; ++j)
       if (g(j) != Scalar(0)) {
         if (!(G_(j, j) > Scalar(0)) || w.size == w.kmax) {
           g(j) = Scalar(0);  // a zero atom keeps a zero coefficient; capacity: see the driver
@@ -113,7 +122,7 @@ class CoordinateDescent {
     while (exact && iterations < max_sweeps_) {
       ++iterations;
       full_residual(c, w);
-      const Index added = screen(c, g, w, kkt);
+      const Index added = screen(c, w, kkt);
       if (added == 0) {
         converged = true;
         break;
@@ -132,19 +141,11 @@ class CoordinateDescent {
   }
   static signed char sgn(double v) { return v > 0 ? 1 : (v < 0 ? -1 : 0); }
 
-  // Appends atom j to S with coefficient gj, gathering its row of G_SS.
+  // Appends atom j to S with coefficient gj (its row of the factor is computed by `factor`).
   template <class CV>
   void add(CdWorkspace<Scalar>& w, const CV& c, Index j, double gj) const {
     const Index k = w.size;
     w.active(k) = int(j);
-    w.in_active(j) = 1;
-    for (Index b = 0; b < k; ++b) {
-      const double v = double(G_(j, w.active(b)));
-      w.gss(k, b) = v;
-      w.gss(b, k) = v;
-    }
-    w.gss(k, k) = double(G_(j, j));
-    w.inv_diag(k) = 1.0 / double(G_(j, j));
     w.lam(k) = double(lam_(j));
     w.cs(k) = double(c(j));
     w.gs(k) = gj;
@@ -152,63 +153,81 @@ class CoordinateDescent {
     w.size = k + 1;
   }
 
-  // Removes position p from S (its coefficient becomes 0): compacts G_SS and downdates the
-  // Cholesky factor by Givens rotations instead of recomputing it.
+  // Removes position p from S (its coefficient becomes 0) and downdates W in O(k^2), never
+  // refactoring: with H = W without its column w_p, G'^{-1} = H^T (I - w_p w_p^T / |w_p|^2) H.
+  // Givens rotations of rows (i, i+1), i = p.., move w_p into the last row, which is dropped;
+  // the rows left are lower triangular again (row i now reaches column i).
   template <class GV>
   static void remove_at(CdWorkspace<Scalar>& w, GV& g, Index p) {
     const Index k = w.size;
-    w.in_active(w.active(p)) = 0;
     g(w.active(p)) = Scalar(0);
+    const double bp = w.cs(p) - w.lam(p) * double(w.sign(p));  // b_p, in the signs of u
     for (Index a = p; a + 1 < k; ++a) {
       w.active(a) = w.active(a + 1);
       w.gs(a) = w.gs(a + 1);
       w.cs(a) = w.cs(a + 1);
       w.lam(a) = w.lam(a + 1);
-      w.inv_diag(a) = w.inv_diag(a + 1);
       w.sign(a) = w.sign(a + 1);
     }
-    for (Index col = 0; col < k; ++col) {  // drop row p, then column p
-      double* d = w.gss.col(col).data();
-      std::copy(d + p + 1, d + k, d + p);
-    }
-    for (Index col = p; col + 1 < k; ++col)
-      w.gss.col(col).head(k - 1) = w.gss.col(col + 1).head(k - 1);
     w.size = k - 1;
     const Index n = w.chol_rows;
     if (p >= n) return;
-    auto& L = w.chol;
-    for (Index i = p; i + 1 < n; ++i) L.row(i).head(i + 2) = L.row(i + 1).head(i + 2);
-    // Rows p..n-2 now reach one column too far; rotate columns (j, j+1) back to triangular.
-    for (Index j = p; j + 1 < n; ++j) {
-      const double a = L(j, j), b = L(j, j + 1);
-      const double rr = std::hypot(a, b), cth = a / rr, sth = b / rr;
-      for (Index i = j; i + 1 < n; ++i) {
-        const double xi = L(i, j), yi = L(i, j + 1);
-        L(i, j) = cth * xi + sth * yi;
-        L(i, j + 1) = cth * yi - sth * xi;
-      }
-      w.inv_l(j) = 1.0 / L(j, j);
+    auto& W = w.winv;
+    double* t = w.x.data();  // w_p, rows p..n-1
+    // u = W b follows W: H b' = W b - w_p b_p, then the same rotations; rows valid as far as
+    // the rows they mix were.
+    const bool move_u = w.u_rows > p;
+    for (Index i = p; i < n; ++i) {
+      double* row = W.row(i).data();
+      t[i] = row[p];
+      std::copy(row + p + 1, row + i + 1, row + p);  // drop column p
+      row[i] = 0;
+      if (move_u && i < w.u_rows) w.u(i) -= t[i] * bp;
     }
+    for (Index i = p; i + 1 < n; ++i) {
+      const double a = t[i], b = t[i + 1];
+      const double rr = std::sqrt(a * a + b * b);
+      t[i + 1] = rr;
+      if (rr == 0) continue;
+      const double c = b / rr, s = a / rr;
+      if (move_u && i + 1 < w.u_rows) {
+        const double ui = w.u(i), vi = w.u(i + 1);
+        w.u(i) = c * ui - s * vi;
+        w.u(i + 1) = s * ui + c * vi;
+      }
+      double* __restrict u = W.row(i).data();
+      double* __restrict v = W.row(i + 1).data();
+      for (Index col = 0; col <= i; ++col) {
+        const double ui = u[col], vi = v[col];
+        u[col] = c * ui - s * vi;
+        v[col] = s * ui + c * vi;
+      }
+    }
+    W.row(n - 1).head(n).setZero();
     w.chol_rows = n - 1;
+    if (move_u) w.u_rows = std::min(w.u_rows, n) - 1;
   }
 
-  // r = c - G_:S g_S over all atoms, two columns at a time.
+  // r = c - G_:S g_S over all atoms, four columns at a time.
   template <class CV>
   void full_residual(const CV& c, CdWorkspace<Scalar>& w) const {
     w.r = c;
     Index a = 0;
-    for (; a + 1 < w.size; a += 2)
-      w.r.noalias() -=
-          G_.col(w.active(a)) * Scalar(w.gs(a)) + G_.col(w.active(a + 1)) * Scalar(w.gs(a + 1));
-    if (a < w.size) w.r.noalias() -= G_.col(w.active(a)) * Scalar(w.gs(a));
+    auto col = [&](Index i) { return G_.col(w.active(i)); };
+    auto coef = [&](Index i) { return Scalar(w.gs(i)); };
+    for (; a + 3 < w.size; a += 4)
+      w.r.noalias() -= col(a) * coef(a) + col(a + 1) * coef(a + 1) + col(a + 2) * coef(a + 2) +
+                       col(a + 3) * coef(a + 3);
+    for (; a + 1 < w.size; a += 2) w.r.noalias() -= col(a) * coef(a) + col(a + 1) * coef(a + 1);
+    if (a < w.size) w.r.noalias() -= col(a) * coef(a);
   }
 
   // Finds the (at most kAddPerScreen) atoms outside S violating the KKT conditions most and
   // lets each enter by one coordinate update (in order of violation, each seeing the updates
   // before it); an atom whose update is zero stays out. Returns the number of violators found
   // (0: the KKT conditions hold), or -1 when there are violators but S is full.
-  template <class CV, class GV>
-  Index screen(const CV& c, GV& g, CdWorkspace<Scalar>& w, double kkt) const {
+  template <class CV>
+  Index screen(const CV& c, CdWorkspace<Scalar>& w, double kkt) const {
     const Index m = G_.rows();
     if (nonneg_)
       w.viol = w.r.array() - screen_lam_.array();
@@ -219,15 +238,17 @@ class CoordinateDescent {
     // Top-kAddPerScreen selection; whole packets at or below the cut are skipped.
     using Packet = typename Eigen::internal::packet_traits<Scalar>::type;
     constexpr Index P = Eigen::internal::packet_traits<Scalar>::size;
-    Scalar best[kAddPerScreen];
-    Index idx[kAddPerScreen];
+    constexpr int K = kAddPerScreen;
+    Scalar best[K];
+    Index idx[K];
     int nb = 0;
     Scalar cut = Scalar(kkt);
     const Scalar* v = w.viol.data();
+    const Index np = m / P;
     auto consider = [&](Index j) {
       const Scalar vj = v[j];
       if (!(vj > cut)) return;
-      int pos = nb < kAddPerScreen ? nb++ : kAddPerScreen - 1;
+      int pos = nb < K ? nb++ : K - 1;
       while (pos > 0 && best[pos - 1] < vj) {
         best[pos] = best[pos - 1];
         idx[pos] = idx[pos - 1];
@@ -235,14 +256,14 @@ class CoordinateDescent {
       }
       best[pos] = vj;
       idx[pos] = j;
-      if (nb == kAddPerScreen) cut = best[kAddPerScreen - 1];
+      if (nb == K) cut = best[K - 1];
     };
-    Index j0 = 0;
-    for (; j0 + P <= m; j0 += P) {
-      if (!(Eigen::internal::predux_max(Eigen::internal::ploadu<Packet>(v + j0)) > cut)) continue;
-      for (Index j = j0; j < j0 + P; ++j) consider(j);
+    for (Index q = 0; q < np; ++q) {
+      if (!(Eigen::internal::predux_max(Eigen::internal::ploadu<Packet>(v + q * P)) > cut))
+        continue;
+      for (Index j = q * P; j < (q + 1) * P; ++j) consider(j);
     }
-    for (; j0 < m; ++j0) consider(j0);
+    for (Index j = np * P; j < m; ++j) consider(j);
     if (nb == 0) return 0;
     if (w.size == w.kmax) return -1;
     const int take = int(std::min<Index>(nb, w.kmax - w.size));
@@ -252,42 +273,83 @@ class CoordinateDescent {
     for (int i = 0; i < take; ++i) {
       const Index j = idx[i];
       double rj = double(w.r(j));
-      for (Index a = k0; a < w.size; ++a) rj -= double(G_(j, w.active(a))) * w.gs(a);
+      for (Index a = k0; a < w.size; ++a) rj -= double(G_(w.active(a), j)) * w.gs(a);
       const double gj = shrink1(rj, double(lam_(j)), nonneg_) / double(G_(j, j));
       if (gj != 0) add(w, c, j, gj);
     }
-    (void)g;
     return std::max<Index>(take, 1);
   }
 
-  // Extends the Cholesky factor of G_SS to all of S. Returns -1 on success, else the position a
-  // of the first atom that depends (numerically) linearly on the atoms before it; then row a of
-  // the factor holds l with L_{<a} l = G_{<a,a}.
+  // Extends W = L^{-1} (L L^T = G_SS) to all of S, one row per atom (the inverse Cholesky
+  // update of Batch-OMP, Rubinstein, Zibulevsky, Elad 2008): with g = G_{<a,a},
+  //   l = W_{<a} g,  L_aa = sqrt(G_aa - ||l||^2),  W_{a,<a} = -(W_{<a}^T l)^T / L_aa,
+  //   W_aa = 1 / L_aa;
+  // two matrix-vector products each (vectorized, no substitution chains). Returns -1 on
+  // success, else the position a of the first atom that depends (numerically) linearly on the
+  // atoms before it; then x holds l.
   Index factor(CdWorkspace<Scalar>& w) const {
-    auto& L = w.chol;
     for (Index a = w.chol_rows; a < w.size; ++a) {
-      for (Index b = 0; b < a; ++b)
-        L(a, b) = (w.gss(a, b) - L.row(a).head(b).dot(L.row(b).head(b))) * w.inv_l(b);
-      const double d = w.gss(a, a) - L.row(a).head(a).squaredNorm();
-      if (!(d > pivot_tol_ * w.gss(a, a))) return a;
-      L(a, a) = std::sqrt(d);
-      w.inv_l(a) = 1.0 / L(a, a);
+      const Scalar* gcol = G_.col(w.active(a)).data();
+      for (Index b = 0; b < a; ++b) w.y(b) = double(gcol[w.active(b)]);
+      lower_times(w, a, w.y.data(), w.x.data());  // l = W_{<a} g
+      const double gaa = double(gcol[w.active(a)]);
+      const double d = gaa - w.x.head(a).squaredNorm();
+      if (!(d > pivot_tol_ * gaa)) return a;
+      const double inv = 1.0 / std::sqrt(d);
+      lower_transpose_times(w, a, w.x.data(), w.y.data());  // W_{<a}^T l
+      w.winv.row(a).head(a) = -inv * w.y.head(a).transpose();
+      w.winv(a, a) = inv;
       w.chol_rows = a + 1;
     }
     return -1;
+  }
+
+  // Products with the leading k x k block of W (lower triangular, row-major). Small blocks by
+  // loops over the triangle (Eigen's GEMV costs more in set-up than in arithmetic there), larger
+  // ones by Eigen's GEMV on the square block (the zeros above the diagonal included).
+  static constexpr Index kSmallBlock = 24;
+  // out = W_k v (row dots).
+  static void lower_times(const CdWorkspace<Scalar>& w, Index k, const double* v, double* out) {
+    if (k >= kSmallBlock) {
+      Eigen::Map<Vector<double>>(out, k).noalias() =
+          w.winv.topLeftCorner(k, k) * Eigen::Map<const Vector<double>>(v, k);
+      return;
+    }
+    for (Index i = 0; i < k; ++i) {
+      const double* wi = w.winv.row(i).data();
+      double s0 = 0, s1 = 0;
+      Index j = 0;
+      for (; j + 1 <= i; j += 2) {
+        s0 += wi[j] * v[j];
+        s1 += wi[j + 1] * v[j + 1];
+      }
+      if (j <= i) s0 += wi[j] * v[j];
+      out[i] = s0 + s1;
+    }
+  }
+  // out = W_k^T v (row axpys).
+  static void lower_transpose_times(const CdWorkspace<Scalar>& w, Index k, const double* v,
+                                    double* __restrict out) {
+    if (k >= kSmallBlock) {
+      Eigen::Map<Vector<double>>(out, k).noalias() =
+          w.winv.topLeftCorner(k, k).transpose() * Eigen::Map<const Vector<double>>(v, k);
+      return;
+    }
+    for (Index j = 0; j < k; ++j) out[j] = 0;
+    for (Index i = 0; i < k; ++i) {
+      const double* __restrict wi = w.winv.row(i).data();
+      const double vi = v[i];
+      for (Index j = 0; j <= i; ++j) out[j] += vi * wi[j];
+    }
   }
 
   // Atom a of S lies in the span of atoms 0..a-1: D v = 0 for v = (z, -1), G_{<a,<a} z = G_{<a,a}.
   // Moving g along +-v leaves D g unchanged and changes the l1 term linearly; go the way it does
   // not increase, to the first coefficient that reaches zero. Returns that position.
   Index null_step(CdWorkspace<Scalar>& w, Index a) const {
-    const auto& L = w.chol;
-    // z = L_{<a}^{-T} l, column-oriented backward substitution, into x(0..a-1); x(a) = -1.
-    w.u.head(a) = L.row(a).head(a).transpose();
-    for (Index b = a - 1; b >= 0; --b) {
-      w.x(b) = w.u(b) * w.inv_l(b);
-      w.u.head(b).noalias() -= w.x(b) * L.row(b).head(b).transpose();
-    }
+    // z = G_{<a,<a}^{-1} G_{<a,a} = W_{<a}^T l (`factor` left l = W_{<a} G_{<a,a} in x).
+    lower_transpose_times(w, a, w.x.data(), w.y.data());
+    w.x.head(a) = w.y.head(a);
     w.x(a) = -1;
     double phi = 0;
     for (Index b = 0; b <= a; ++b) phi += w.lam(b) * double(w.sign(b)) * w.x(b);
@@ -316,7 +378,11 @@ class CoordinateDescent {
     while (w.size > 0) {
       if (iterations >= max_sweeps_) return false;
       ++iterations;
-      for (Index a = 0; a < w.size; ++a) w.sign(a) = sgn(w.gs(a));
+      for (Index a = 0; a < w.size; ++a) {
+        const signed char s = sgn(w.gs(a));
+        if (s != w.sign(a) && a < w.u_rows) w.u_rows = a;  // u was made with the old sign
+        w.sign(a) = s;
+      }
       const Index dependent = factor(w);
       Index drop;
       if (dependent >= 0) {
@@ -336,21 +402,19 @@ class CoordinateDescent {
   // feature-sign step from g to the first sign change and returns the atom that reached zero.
   Index solve_signs(CdWorkspace<Scalar>& w) const {
     const Index k = w.size;
-    const auto& L = w.chol;
-    for (Index a = 0; a < k; ++a)  // forward: L u = c_S - lambda_S s_S
-      w.u(a) =
-          (w.cs(a) - w.lam(a) * double(w.sign(a)) - L.row(a).head(a).dot(w.u.head(a))) * w.inv_l(a);
-    for (Index a = k - 1; a >= 0; --a) {  // backward: L^T x = u, column-oriented
-      w.x(a) = w.u(a) * w.inv_l(a);
-      w.u.head(a).noalias() -= w.x(a) * L.row(a).head(a).transpose();
-    }
+    for (Index a = 0; a < k; ++a) w.y(a) = w.cs(a) - w.lam(a) * double(w.sign(a));
+    for (Index a = w.u_rows; a < k; ++a)  // u = L^{-1} (c_S - lambda_S s_S): the rows not kept
+      w.u(a) = w.winv.row(a).head(a + 1).dot(w.y.head(a + 1).transpose());
+    w.u_rows = k;
+    lower_transpose_times(w, k, w.u.data(), w.y.data());  // x = L^{-T} u
+    double* x = w.y.data();
     // Largest step theta in (0, 1] from g towards x that keeps every sign.
     double theta = 1;
     Index blocker = -1;
     for (Index a = 0; a < k; ++a) {
-      if (sgn(w.x(a)) != w.sign(a)) {
+      if (sgn(x[a]) != w.sign(a)) {
         const double ga = w.gs(a);
-        const double th = ga / (ga - w.x(a));
+        const double th = ga / (ga - x[a]);
         if (th < theta) {
           theta = th;
           blocker = a;
@@ -358,12 +422,12 @@ class CoordinateDescent {
       }
     }
     if (blocker < 0) {
-      w.gs.head(k) = w.x.head(k);
+      w.gs.head(k) = w.y.head(k);
       for (Index a = 0; a < k; ++a)
         if (sgn(w.gs(a)) != w.sign(a)) return a;  // rounded to zero
       return -1;
     }
-    w.gs.head(k) += theta * (w.x.head(k) - w.gs.head(k));
+    w.gs.head(k) += theta * (w.y.head(k) - w.gs.head(k));
     return blocker;
   }
 
@@ -377,15 +441,18 @@ class CoordinateDescent {
   int max_sweeps_;
 };
 
-/// The batch driver: G = D^T D and C = D^T Y by matrix products, then every signal in parallel.
+/// The batch driver: G = D^T D from the dictionary's cache, then blocks of signals in parallel,
+/// each with its C = D^T Y_blk by one small GEMM into the thread's buffer.
 template <class Scalar>
 PursuitResult<Matrix<Scalar>, Scalar> coordinate_descent(const Dictionary<Scalar>& D,
                                                          const Eigen::Ref<const Matrix<Scalar>>& Y,
                                                          const LassoParams<Scalar>& p,
                                                          const Matrix<Scalar>* init) {
+  constexpr Index kBlock = 64;  // signals per block: C_blk is m x 64 (128 KiB for m = 256, double)
   const Index m = D.num_atoms(), n = D.signal_size(), B = Y.cols();
-  const Matrix<Scalar> G = D.gram();
-  const Matrix<Scalar> C = D.analyze(Y);
+  const std::shared_ptr<const Matrix<Scalar>> gram = D.shared_gram();
+  const Matrix<Scalar>& G = *gram;
+  const Matrix<Scalar>& A = D.matrix();
   const Vector<Scalar> lam = p.lambda_vector(m);
   PursuitResult<Matrix<Scalar>, Scalar> res;
   res.code.resize(m, B);  // every column is set (from init, or zeroed) inside the parallel loop
@@ -393,32 +460,46 @@ PursuitResult<Matrix<Scalar>, Scalar> coordinate_descent(const Dictionary<Scalar
   Index kmax = std::max<Index>(2 * n, 64) + CoordinateDescent<Scalar>::kAddPerScreen;
   if (init) kmax = std::max<Index>(kmax, (init->array() != Scalar(0)).colwise().count().maxCoeff());
   kmax = std::min(m, kmax);
-  const int threads = std::max(1, int(std::min<Index>(max_threads(), B)));
+  const Index blocks = (B + kBlock - 1) / kBlock;
+  const int threads = std::max(1, int(std::min<Index>(max_threads(), blocks)));
   std::vector<CdWorkspace<Scalar>> work;
   work.reserve(threads);
-  for (int t = 0; t < threads; ++t) work.emplace_back(m, kmax);
+  for (int t = 0; t < threads; ++t) work.emplace_back(n, m, kmax, std::min(kBlock, B));
   Eigen::VectorXi sweeps(B);
   Eigen::Array<bool, Eigen::Dynamic, 1> conv(B);
-  Matrix<Scalar> R(n, B);
-  auto objective = [&] {
-    R.noalias() = D.matrix() * res.code;
-    R -= Y;
-    return 0.5 * double(R.squaredNorm()) +
-           double((res.code.array().abs().colwise() * lam.array()).sum());
-  };
+  Vector<double> objs(B);  // per signal: 0.5||y - D g||^2 + sum lambda_j |g_j|
   auto run = [&](int cap) {
     const CoordinateDescent<Scalar> cd(G, lam, p.nonnegative, p.tolerance, cap);
     NoMallocScope guard;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (threads > 1)
-    for (Index b = 0; b < B; ++b) {
-      if (conv(b)) continue;  // final already (with a callback: converged in an earlier round)
-      bool ok = false;
-      if (init)
-        res.code.col(b) = init->col(b);
-      else
-        res.code.col(b).setZero();
-      sweeps(b) = cd.solve(C.col(b), res.code.col(b), work[thread_id()], ok);
-      conv(b) = ok;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (Index blk = 0; blk < blocks; ++blk) {
+      const Index b0 = blk * kBlock, nb = std::min(kBlock, B - b0);
+      CdWorkspace<Scalar>& w = work[thread_id()];
+      bool any = false;
+      for (Index b = b0; b < b0 + nb; ++b) any = any || !conv(b);
+      if (!any) continue;  // final already (with a callback: converged in an earlier round)
+      gemm<Scalar>(A.data(), A.rows(), true, Y.data() + b0 * Y.outerStride(), Y.outerStride(),
+                   w.cblock.data(), w.cblock.rows(), m, nb, n, false);
+      for (Index b = b0; b < b0 + nb; ++b) {
+        if (conv(b)) continue;
+        auto g = res.code.col(b);
+        if (init)
+          g = init->col(b);
+        else
+          g.setZero();
+        bool ok = false;
+        sweeps(b) = cd.solve(w.cblock.col(b - b0), g, w, ok, init != nullptr);
+        conv(b) = ok;
+        // The objective from the support S (solve leaves it in w.active): r = y - D_S g_S.
+        w.resid = Y.col(b);
+        double l1 = 0;
+        for (Index a = 0; a < w.size; ++a) {
+          const Index j = w.active(a);
+          w.resid.noalias() -= A.col(j) * g(j);
+          l1 += double(lam(j)) * std::abs(double(g(j)));
+        }
+        objs(b) = 0.5 * double(w.resid.squaredNorm()) + l1;
+      }
     }
   };
   conv.setZero();
@@ -432,11 +513,11 @@ PursuitResult<Matrix<Scalar>, Scalar> coordinate_descent(const Dictionary<Scalar
     for (int k = 1; k <= p.max_iterations; ++k) {
       run(k);
       res.iterations = k;
-      if (!p.callback(k, Scalar(objective())) || conv.all()) break;
+      if (!p.callback(k, Scalar(objs.sum())) || conv.all()) break;
     }
   }
   res.converged = conv.all();
-  res.objective = Scalar(objective());
+  res.objective = Scalar(objs.sum());
   return res;
 }
 

@@ -33,6 +33,7 @@
 #include "../../core/errors.hpp"
 #include "../../core/feature_maps.hpp"
 #include "../boundary.hpp"
+#include "blocking.hpp"
 #include "correlate.hpp"
 #include "winograd.hpp"
 #include "workspace.hpp"
@@ -54,13 +55,14 @@ bool winograd_chosen(ConvKernel kernel, Index cin, Index cout, Index kh, Index k
   return kernel == ConvKernel::Automatic && use_winograd<Scalar>(cin, cout, kh, kw, H, W);
 }
 
-/// gamma = D^T x. Shapes are checked by the caller (ConvDictionary).
-template <class Scalar>
+/// gamma = D^T x with the register blocking B (blocking.hpp). Shapes are checked by the caller
+/// (ConvDictionary).
+template <class Scalar, class B = DefaultConvBlocking>
 void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
                   const FeatureMaps<Scalar>& x, FeatureMaps<Scalar>& gamma,
                   ConvKernel kernel = ConvKernel::Automatic) {
   if (winograd_chosen<Scalar>(kernel, C, K, kh, kw, x.height(), x.width())) {
-    winograd_correlate(
+    winograd_correlate<B>(
         x.data().data(), C, K, x.height(), x.width(), bd,
         [&](Index k, Index c, int u, int v) { return filters[(k * C + c) * 9 + u * 3 + v]; },
         gamma.data().data());
@@ -71,7 +73,7 @@ void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, B
   for (Index k = 0; k < K; ++k)
     for (Index c = 0; c < C; ++c)
       for (Index t = 0; t < taps; ++t)
-        w[filter_index(C, K, taps, c, t, k)] = filters[(k * C + c) * taps + t];
+        w[filter_index<B>(C, K, taps, c, t, k)] = filters[(k * C + c) * taps + t];
   CorrelateArgs<Scalar> A;
   A.src = x.data().data();
   A.cin = C;
@@ -85,17 +87,18 @@ void conv_analyze(const Scalar* filters, Index K, Index C, Index kh, Index kw, B
   A.boundary = bd;
   A.w = w;
   A.dst = gamma.data().data();
-  correlate(A);
+  correlate<B>(A);
 }
 
-/// x = D gamma (the adjoint of conv_analyze). Shapes are checked by the caller.
-template <class Scalar>
+/// x = D gamma (the adjoint of conv_analyze) with the register blocking B. Shapes are checked by
+/// the caller.
+template <class Scalar, class B = DefaultConvBlocking>
 void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw, Boundary bd,
                      const FeatureMaps<Scalar>& gamma, FeatureMaps<Scalar>& x,
                      ConvKernel kernel = ConvKernel::Automatic) {
   if (winograd_chosen<Scalar>(kernel, K, C, kh, kw, gamma.height(), gamma.width())) {
     // the correlation with cin = K, cout = C and the filters flipped (see the top of this file)
-    winograd_correlate(
+    winograd_correlate<B>(
         gamma.data().data(), K, C, gamma.height(), gamma.width(), bd,
         [&](Index c, Index k, int u, int v) {
           return filters[(k * C + c) * 9 + (2 - u) * 3 + (2 - v)];
@@ -108,7 +111,7 @@ void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw
   for (Index k = 0; k < K; ++k)
     for (Index c = 0; c < C; ++c)
       for (Index t = 0; t < taps; ++t)
-        w[filter_index(K, C, taps, k, taps - 1 - t, c)] = filters[(k * C + c) * taps + t];
+        w[filter_index<B>(K, C, taps, k, taps - 1 - t, c)] = filters[(k * C + c) * taps + t];
   CorrelateArgs<Scalar> A;
   A.src = gamma.data().data();
   A.cin = K;
@@ -122,7 +125,7 @@ void conv_synthesize(const Scalar* filters, Index K, Index C, Index kh, Index kw
   A.boundary = bd;
   A.w = w;
   A.dst = x.data().data();
-  correlate(A);
+  correlate<B>(A);
 }
 
 }  // namespace mlcsc::internal

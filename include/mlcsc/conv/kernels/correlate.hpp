@@ -10,34 +10,54 @@
 //  * The output is cut into tiles of R rows x CB columns. A tile's input (all channels, R + kh - 1
 //    rows, CB + kw - 1 columns, plus a vector's slack) is first copied into a per-thread buffer
 //    with the border resolved (pad_tile.hpp), so the hot loop has no border tests. The tile is
-//    sized to stay within about 1 MiB (L2) and its copy costs (R+kh-1)(CB+kw-1)/(R CB) reads per
-//    input value, small against the cout kh kw multiply-adds each input value feeds.
-//  * Register blocking: a micro-tile of MB output maps x NB packets of one output row is held in
-//    MB*NB vector accumulators (6 x 4 = 24 of AVX-512's 32 registers; 1 x 8 or 2 x 8 when there
-//    are only one or two output maps). Each tap (c, u, v) loads NB input packets once and
-//    broadcasts MB filter values, then does MB*NB fused multiply-adds. With fewer than 4 output
-//    maps (synthesize into 1 - 3 channels) that reuse is missing, so the blocking is over 4
-//    output rows of one map instead (kRowBlock): an input row feeds each of them through another
-//    filter row. That kernel is bound by the load ports (a misaligned 64-byte load costs two), at
-//    about half of GEMM's rate on AVX-512 (shape (a) synthesize in bench_conv_kernels).
-//  * The filters are packed block-major (filter_index below): the taps of one block of 6 output
-//    maps are contiguous, 6 values per tap, so a micro-tile streams 6 c kh kw values in order
-//    from L1 instead of one short run per tap strided by cout.
+//    sized to stay within about 4 MiB (rows) and at most 256 columns (4096 for 1- and 2-row
+//    images); when a thread's next tile is the band of rows below (tiles as wide as the image),
+//    only its new rows are copied and the kh - 1 shared ones slid to the top. So each input value
+//    is read from memory about once: with many channels the copy, not the arithmetic, was the
+//    cost (64 channels of 256 x 256 into 1: ~40% of the time before).
+//  * Register blocking (blocking.hpp, a compile-time policy B per instruction set): a micro-tile
+//    of MB output maps x NB packets of one output row is held in MB*NB vector accumulators (6 x 4
+//    with 32 registers, 6 x 2 with 16; 1-2 maps x 8 or x 6). Each tap (c, u, v) loads NB input
+//    packets once and broadcasts MB filter values, then does MB*NB fused multiply-adds.
+//  * Fewer than 4 output maps (synthesize into 1 - 3 channels) lack that reuse, so the blocking
+//    is over B::rows output rows of one map instead: an input row feeds each of them through
+//    another filter row. With AVX-512 and kw <= 16 its taps' packets are lane shifts (vpermt2ps,
+//    lane_shift.hpp) of NB + 1 aligned loads instead of NB unaligned loads per tap (15 of 16
+//    unaligned 64-byte loads cross a cache line and cost two on Zen 4).
+//  * One output map and long filter rows (kw >= 2 packets, e.g. 1-D synthesize into 1 channel):
+//    the tap-phase kernel (corr_micro_phase) takes taps v, v + L, v + 2L, ... together, so NB + G
+//    - 1 loads serve NB G multiply-adds instead of NB loads per NB.
+//  * The filters are packed block-major (filter_index<B> below): the taps of one block of B::maps
+//    output maps are contiguous, B::maps values per tap, so a micro-tile streams its filter
+//    values in order from L1 instead of one short run per tap strided by cout.
 //  * Explicit Eigen packet math (ploadu / pset1 / pmadd / pstoreu), so the vector width is stated
 //    and the accumulators stay in registers whatever the compiler (PERFORMANCE.md: g++ does not
 //    keep an auto-vectorized accumulator block in registers). A partial last packet is computed
 //    in full (the tile has slack columns) and only its valid lanes are stored.
-//  * OpenMP over tiles. Every output value is summed by one thread in the fixed order c, u, v, so
-//    results are bitwise identical whatever the number of threads or the tiling.
+//  * OpenMP over tiles. Every output value is summed by one thread in an order fixed by the shape
+//    and the build (c, u, v; by tap phases in the tap-phase kernel), so results are bitwise
+//    identical whatever the number of threads or the tiling.
+// Measured (bench_conv_kernels, float, one thread, g++ 12 -O3, the project's AMD EPYC Zen 4,
+// shared and noisy; % of Eigen's float GEMM in the same run). -march=native (AVX-512, 32-register
+// blocking): (a) analyze 130-150%, synthesize 52-65% in the benchmark (75-85% in a harness that
+// runs synthesize alone: an effect of the benchmark's context not understood yet), (b) direct
+// 133-160%, (c) analyze 143-156%, synthesize 99-130% (55% before the tap-phase kernel).
+// -march=x86-64-v3 (AVX2 + FMA, 16-register blocking): (a) analyze 94-100%, synthesize 50-70%,
+// (b) direct 100-104%, (c) analyze 100-109%, synthesize 77-85% (54% before). The 32-register
+// blocking built for AVX2 spills: 51-72%.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <type_traits>
 
 #include <Eigen/Core>
 
 #include "../../internal/parallel.hpp"
 #include "../boundary.hpp"
+#include "blocking.hpp"
+#include "lane_shift.hpp"
 #include "pad_tile.hpp"
 #include "workspace.hpp"
 
@@ -88,15 +108,20 @@ using packet_t = typename Eigen::internal::packet_traits<Scalar>::type;
 template <class Scalar>
 constexpr int packet_size = Eigen::internal::unpacket_traits<packet_t<Scalar>>::size;
 
-constexpr int max_micro_maps = 6;
+/// The output maps of a micro-tile of blocking B: the block width of the packed filters.
+template <class B = DefaultConvBlocking>
+constexpr int max_micro_maps = B::maps;
 
-/// Where filter value w[c, t, o] (tap t = u kw + v) sits in the packed buffer: output maps in
-/// blocks of max_micro_maps (the last one narrower), each block's taps contiguous with the
-/// block's maps innermost. With cout <= max_micro_maps this is w[(c taps + t) cout + o].
+/// Where filter value w[c, t, o] (tap t = u kw + v) sits in the packed buffer of blocking B:
+/// output maps in blocks of max_micro_maps<B> (the last one narrower), each block's taps
+/// contiguous with the block's maps innermost. With cout <= B::maps this is w[(c taps + t) cout +
+/// o].
+template <class B = DefaultConvBlocking>
 inline Eigen::Index filter_index(Eigen::Index cin, Eigen::Index cout, Eigen::Index taps,
                                  Eigen::Index c, Eigen::Index t, Eigen::Index o) {
-  const Eigen::Index o0 = o / max_micro_maps * max_micro_maps;
-  const Eigen::Index width = std::min<Eigen::Index>(max_micro_maps, cout - o0);
+  constexpr Eigen::Index MB = B::maps;
+  const Eigen::Index o0 = o / MB * MB;
+  const Eigen::Index width = std::min<Eigen::Index>(MB, cout - o0);
   return o0 * cin * taps + (c * taps + t) * width + (o - o0);
 }
 
@@ -104,16 +129,17 @@ inline Eigen::Index filter_index(Eigen::Index cin, Eigen::Index cout, Eigen::Ind
 struct FilterRun {
   Eigen::Index offset, stride;
 };
+template <class B>
 inline FilterRun filter_run(Eigen::Index cin, Eigen::Index cout, Eigen::Index taps,
                             Eigen::Index o) {
-  const Eigen::Index o0 = o / max_micro_maps * max_micro_maps;
-  return {filter_index(cin, cout, taps, 0, 0, o),
-          std::min<Eigen::Index>(max_micro_maps, cout - o0)};
+  constexpr Eigen::Index MB = B::maps;
+  const Eigen::Index o0 = o / MB * MB;
+  return {filter_index<B>(cin, cout, taps, 0, 0, o), std::min<Eigen::Index>(MB, cout - o0)};
 }
 
 /// MB output maps (o0..o0+MB-1) x NB packets of output row `oi`, columns oj.., reading the tile
 /// from row ti, column tj. Partial: NB == 1 and only `valid` lanes are stored.
-template <class Scalar, int MB, int NB, bool Partial>
+template <class Scalar, class B, int MB, int NB, bool Partial>
 inline void corr_micro(const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index ti, Eigen::Index tj,
                        Eigen::Index oi, Eigen::Index oj, Eigen::Index valid) {
   using namespace Eigen::internal;
@@ -126,7 +152,7 @@ inline void corr_micro(const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index 
     for (int n = 0; n < NB; ++n) acc[m][n] = pset1<Packet>(Scalar(0));
   }
   const Eigen::Index kh = T.kh, kw = T.kw;
-  const FilterRun run = filter_run(T.cin, T.cout, kh * kw, o0);
+  const FilterRun run = filter_run<B>(T.cin, T.cout, kh * kw, o0);
   const Eigen::Index ws = run.stride;  // == MB except for the few-map kernel's leftover rows
   const Scalar* wv = T.w + run.offset;
   for (Eigen::Index c = 0; c < T.cin; ++c) {
@@ -163,45 +189,170 @@ inline void corr_micro(const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index 
   }
 }
 
-/// Packets per micro-tile for MB output maps: 24 accumulators for MB >= 3, 8 or 16 below.
-template <int MB>
-constexpr int micro_packets = MB <= 2 ? 8 : 4;
-
-/// One output row segment [j0, j1) (tile columns from tj) of MB maps: widest micro-tiles first,
-/// then narrower ones, then one partial packet.
-template <class Scalar, int MB>
+/// One output row segment [j0, j1) (tile columns from tj) of MB maps: micro-tiles of
+/// B::packets_for(MB) packets first, then of 4, 2 and 1 packets (those narrower), then one partial
+/// packet.
+template <class Scalar, class B, int MB>
 void corr_row(const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index ti, Eigen::Index tj,
               Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
   constexpr int L = packet_size<Scalar>;
-  constexpr int NB = micro_packets<MB>;
+  constexpr int NB = B::packets_for(MB);
   Eigen::Index j = j0;
   for (; j + NB * L <= j1; j += NB * L)
-    corr_micro<Scalar, MB, NB, false>(T, o0, ti, tj + j - j0, oi, j, 0);
+    corr_micro<Scalar, B, MB, NB, false>(T, o0, ti, tj + j - j0, oi, j, 0);
   if constexpr (NB > 4)
     for (; j + 4 * L <= j1; j += 4 * L)
-      corr_micro<Scalar, MB, 4, false>(T, o0, ti, tj + j - j0, oi, j, 0);
+      corr_micro<Scalar, B, MB, 4, false>(T, o0, ti, tj + j - j0, oi, j, 0);
   if constexpr (NB > 2)
     for (; j + 2 * L <= j1; j += 2 * L)
-      corr_micro<Scalar, MB, 2, false>(T, o0, ti, tj + j - j0, oi, j, 0);
-  for (; j + L <= j1; j += L) corr_micro<Scalar, MB, 1, false>(T, o0, ti, tj + j - j0, oi, j, 0);
-  if (j < j1) corr_micro<Scalar, MB, 1, true>(T, o0, ti, tj + j - j0, oi, j, j1 - j);
+      corr_micro<Scalar, B, MB, 2, false>(T, o0, ti, tj + j - j0, oi, j, 0);
+  for (; j + L <= j1; j += L) corr_micro<Scalar, B, MB, 1, false>(T, o0, ti, tj + j - j0, oi, j, 0);
+  if (j < j1) corr_micro<Scalar, B, MB, 1, true>(T, o0, ti, tj + j - j0, oi, j, j1 - j);
+}
+
+/// Calls f(std::integral_constant<int, MB>{}) with MB = mb in 1 .. Max (mb beyond is Max): the
+/// compile-time width of a register-blocked block of output maps.
+template <int Max, int MB = 1, class F>
+EIGEN_ALWAYS_INLINE void with_micro_maps(Eigen::Index mb, F&& f) {
+  if constexpr (MB >= Max) {
+    return f(std::integral_constant<int, Max>{});
+  } else {
+    if (mb == MB) return f(std::integral_constant<int, MB>{});
+    return with_micro_maps<Max, MB + 1>(mb, std::forward<F>(f));
+  }
+}
+
+/// One output map and long filter rows (kw >= 2 L, e.g. synthesize into one channel of a 1-D
+/// signal): the map-blocked kernel would load NB input packets per tap for only NB multiply-adds.
+/// Taps v and v + L read the same input packets one packet apart, so the taps are taken by phase
+/// p = v mod L: for the G taps v_g = p + g L, output packet n needs input packet n + g at offset
+/// p, and NB + G - 1 loads (all at one misalignment) serve NB G multiply-adds, the G filter
+/// values broadcast once. Each output sums over c and u in order, then over the taps phase by
+/// phase (p, p + L, ..., then p + 1, ...): a fixed order whatever the tiling or the threads.
+template <class Scalar, int NB, int G>
+EIGEN_ALWAYS_INLINE void phase_taps(packet_t<Scalar> (&acc)[NB], const Scalar* x, const Scalar* w,
+                                    Eigen::Index wstep) {
+  using namespace Eigen::internal;
+  using Packet = packet_t<Scalar>;
+  constexpr int L = packet_size<Scalar>;
+  Packet f[G];
+  MLCSC_UNROLL
+  for (int g = 0; g < G; ++g) f[g] = pset1<Packet>(w[g * wstep]);
+  MLCSC_UNROLL
+  for (int k = 0; k < NB + G - 1; ++k) {
+    Packet t = ploadu<Packet>(x + k * L);
+    if constexpr (G > 1) MLCSC_IN_REGISTER(t);
+    MLCSC_UNROLL
+    for (int n = 0; n < NB; ++n)
+      if (k - n >= 0 && k - n < G) acc[n] = pmadd(t, f[k - n], acc[n]);
+  }
+}
+
+template <class Scalar, class B, int NB, bool Partial>
+inline void corr_micro_phase(const TileView<Scalar>& T, Eigen::Index o, Eigen::Index ti,
+                             Eigen::Index tj, Eigen::Index oi, Eigen::Index oj,
+                             Eigen::Index valid) {
+  using namespace Eigen::internal;
+  using Packet = packet_t<Scalar>;
+  constexpr int L = packet_size<Scalar>;
+  constexpr int G = B::phase_taps;
+  Packet acc[NB];
+  MLCSC_UNROLL
+  for (int n = 0; n < NB; ++n) acc[n] = pset1<Packet>(Scalar(0));
+  const Eigen::Index kh = T.kh, kw = T.kw;
+  const FilterRun run = filter_run<B>(T.cin, T.cout, kh * kw, o);
+  const Eigen::Index ws = run.stride;  // the distance between taps
+  const Eigen::Index phases = std::min<Eigen::Index>(L, kw);
+  for (Eigen::Index c = 0; c < T.cin; ++c) {
+    for (Eigen::Index u = 0; u < kh; ++u) {
+      const Scalar* row = T.in + c * T.plane + (ti + u) * T.stride + tj;
+      const Scalar* wr = T.w + run.offset + (c * kh + u) * kw * ws;
+      for (Eigen::Index p = 0; p < phases; ++p) {
+        const Eigen::Index taps = (kw - p + L - 1) / L;  // p, p + L, ... < kw
+        Eigen::Index g = 0;
+        for (; g + G <= taps; g += G)
+          phase_taps<Scalar, NB, G>(acc, row + p + g * L, wr + (p + g * L) * ws, L * ws);
+        if constexpr (G > 1) {
+          if (g < taps)
+            with_micro_maps<G - 1>(taps - g, [&](auto R) {
+              phase_taps<Scalar, NB, R.value>(acc, row + p + g * L, wr + (p + g * L) * ws, L * ws);
+            });
+        }
+      }
+    }
+  }
+  Scalar* out = T.out + o * T.out_plane + oi * T.out_stride + oj;
+  if constexpr (!Partial) {
+    MLCSC_UNROLL
+    for (int n = 0; n < NB; ++n) pstoreu(out + n * L, acc[n]);
+  } else {
+    static_assert(NB == 1, "a partial micro-tile is one packet wide");
+    EIGEN_ALIGN_MAX Scalar lanes[L];
+    pstoreu(lanes, acc[0]);
+    for (Eigen::Index l = 0; l < valid; ++l) out[l] = lanes[l];
+  }
+}
+
+/// One output row segment [j0, j1) of map o by the tap-phase kernel.
+template <class Scalar, class B>
+void corr_row_phase(const TileView<Scalar>& T, Eigen::Index o, Eigen::Index ti, Eigen::Index tj,
+                    Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
+  constexpr int L = packet_size<Scalar>;
+  constexpr int NB = B::phase_packets;
+  Eigen::Index j = j0;
+  for (; j + NB * L <= j1; j += NB * L)
+    corr_micro_phase<Scalar, B, NB, false>(T, o, ti, tj + j - j0, oi, j, 0);
+  if constexpr (NB > 4)
+    for (; j + 4 * L <= j1; j += 4 * L)
+      corr_micro_phase<Scalar, B, 4, false>(T, o, ti, tj + j - j0, oi, j, 0);
+  if constexpr (NB > 2)
+    for (; j + 2 * L <= j1; j += 2 * L)
+      corr_micro_phase<Scalar, B, 2, false>(T, o, ti, tj + j - j0, oi, j, 0);
+  for (; j + L <= j1; j += L)
+    corr_micro_phase<Scalar, B, 1, false>(T, o, ti, tj + j - j0, oi, j, 0);
+  if (j < j1) corr_micro_phase<Scalar, B, 1, true>(T, o, ti, tj + j - j0, oi, j, j1 - j);
+}
+
+/// The tap-phase kernel runs the blocks of one output map when the filter rows span two packets.
+template <class Scalar>
+bool use_phase_kernel(Eigen::Index kw) {
+  return kw >= 2 * packet_size<Scalar>;
 }
 
 /// Few output maps (synthesize into 1 - 3 channels): register blocking over output maps cannot
-/// reuse the input loads, so block over kRowBlock output rows of one map instead. Tile row s
+/// reuse the input loads, so block over R = B::rows output rows of one map instead. Tile row s
 /// (relative to the first output row) feeds output row r through filter row u = s - r, so each
-/// loaded input packet serves up to min(kRowBlock, kh) rows: NB x kRowBlock accumulators. The
-/// rows r a tile row feeds, [max(0, s-kh+1), min(R-1, s)], are made compile-time by dispatching
-/// once per (channel, tile row) to an instantiation for that range (no tests in the tap loop).
-constexpr int kRowBlock = 4;
-
-template <class Scalar, int NB, int LO, int HI>
-EIGEN_ALWAYS_INLINE void corr_rows_taps(packet_t<Scalar> (&acc)[kRowBlock][NB], const Scalar* row,
+/// loaded input packet serves up to min(R, kh) rows: NB x R accumulators. The rows r a tile row
+/// feeds, [max(0, s-kh+1), min(R-1, s)], are made compile-time by dispatching once per (channel,
+/// tile row) to an instantiation for that range (no tests in the tap loop).
+template <class Scalar, int R, int NB, int LO, int HI, bool Shift>
+EIGEN_ALWAYS_INLINE void corr_rows_taps(packet_t<Scalar> (&acc)[R][NB], const Scalar* row,
                                         const Scalar* wc, Eigen::Index s, Eigen::Index kw,
                                         Eigen::Index cout) {
   using namespace Eigen::internal;
   using Packet = packet_t<Scalar>;
   constexpr int L = packet_size<Scalar>;
+  if constexpr (Shift) {
+    // kw <= L: the NB + 1 packets from `row` (aligned) hold every tap's input; the tap-v packets
+    // are lane shifts of them
+    using S = LaneShift<Scalar>;
+    Packet a[NB + 1];
+    MLCSC_UNROLL
+    for (int n = 0; n <= NB; ++n) a[n] = ploadu<Packet>(row + n * L);
+    for (Eigen::Index v = 0; v < kw; ++v) {
+      const typename S::Index idx = S::index(int(v));
+      Packet x[NB];
+      MLCSC_UNROLL
+      for (int n = 0; n < NB; ++n) x[n] = S::shift(a[n], a[n + 1], idx);
+      MLCSC_UNROLL
+      for (int r = LO; r <= HI; ++r) {
+        const Packet f = pset1<Packet>(wc[((s - r) * kw + v) * cout]);
+        MLCSC_UNROLL
+        for (int n = 0; n < NB; ++n) acc[r][n] = pmadd(x[n], f, acc[r][n]);
+      }
+    }
+    return;
+  }
   for (Eigen::Index v = 0; v < kw; ++v) {
     Packet x[NB];
     MLCSC_UNROLL
@@ -219,27 +370,27 @@ EIGEN_ALWAYS_INLINE void corr_rows_taps(packet_t<Scalar> (&acc)[kRowBlock][NB], 
   }
 }
 
-// Finds the instantiation for rows [lo, hi] by walking all LO <= HI < kRowBlock at compile time.
-template <class Scalar, int NB, int LO, int HI>
-EIGEN_ALWAYS_INLINE void corr_rows_dispatch(int lo, int hi, packet_t<Scalar> (&acc)[kRowBlock][NB],
+// Finds the instantiation for rows [lo, hi] by walking all LO <= HI < R at compile time.
+template <class Scalar, int R, int NB, bool Shift, int LO, int HI>
+EIGEN_ALWAYS_INLINE void corr_rows_dispatch(int lo, int hi, packet_t<Scalar> (&acc)[R][NB],
                                             const Scalar* row, const Scalar* wc, Eigen::Index s,
                                             Eigen::Index kw, Eigen::Index cout) {
   if (lo == LO && hi == HI) {
-    corr_rows_taps<Scalar, NB, LO, HI>(acc, row, wc, s, kw, cout);
-  } else if constexpr (HI + 1 < kRowBlock) {
-    corr_rows_dispatch<Scalar, NB, LO, HI + 1>(lo, hi, acc, row, wc, s, kw, cout);
-  } else if constexpr (LO + 1 < kRowBlock) {
-    corr_rows_dispatch<Scalar, NB, LO + 1, LO + 1>(lo, hi, acc, row, wc, s, kw, cout);
+    corr_rows_taps<Scalar, R, NB, LO, HI, Shift>(acc, row, wc, s, kw, cout);
+  } else if constexpr (HI + 1 < R) {
+    corr_rows_dispatch<Scalar, R, NB, Shift, LO, HI + 1>(lo, hi, acc, row, wc, s, kw, cout);
+  } else if constexpr (LO + 1 < R) {
+    corr_rows_dispatch<Scalar, R, NB, Shift, LO + 1, LO + 1>(lo, hi, acc, row, wc, s, kw, cout);
   }
 }
 
-template <class Scalar, int NB, bool Partial>
+template <class Scalar, class B, int NB, bool Partial>
 inline void corr_micro_rows(const TileView<Scalar>& T, Eigen::Index o, Eigen::Index ti,
                             Eigen::Index tj, Eigen::Index oi, Eigen::Index oj, Eigen::Index valid) {
   using namespace Eigen::internal;
   using Packet = packet_t<Scalar>;
   constexpr int L = packet_size<Scalar>;
-  constexpr int R = kRowBlock;
+  constexpr int R = B::rows;
   Packet acc[R][NB];
   MLCSC_UNROLL
   for (int r = 0; r < R; ++r) {
@@ -247,17 +398,26 @@ inline void corr_micro_rows(const TileView<Scalar>& T, Eigen::Index o, Eigen::In
     for (int n = 0; n < NB; ++n) acc[r][n] = pset1<Packet>(Scalar(0));
   }
   const Eigen::Index kh = T.kh, kw = T.kw;
-  const FilterRun run = filter_run(T.cin, T.cout, kh * kw, o);
+  const FilterRun run = filter_run<B>(T.cin, T.cout, kh * kw, o);
   const Eigen::Index cout = run.stride;  // the distance between taps
-  for (Eigen::Index c = 0; c < T.cin; ++c) {
-    const Scalar* inc = T.in + c * T.plane + ti * T.stride + tj;
-    const Scalar* wc = T.w + run.offset + c * kh * kw * cout;
-    for (Eigen::Index s = 0; s < R + kh - 1; ++s) {
-      const int lo = int(std::max<Eigen::Index>(0, s - kh + 1));
-      const int hi = int(std::min<Eigen::Index>(R - 1, s));
-      corr_rows_dispatch<Scalar, NB, 0, 0>(lo, hi, acc, inc + s * T.stride, wc, s, kw, cout);
+  auto taps = [&](auto shift) {
+    for (Eigen::Index c = 0; c < T.cin; ++c) {
+      const Scalar* inc = T.in + c * T.plane + ti * T.stride + tj;
+      const Scalar* wc = T.w + run.offset + c * kh * kw * cout;
+      for (Eigen::Index s = 0; s < R + kh - 1; ++s) {
+        const int lo = int(std::max<Eigen::Index>(0, s - kh + 1));
+        const int hi = int(std::min<Eigen::Index>(R - 1, s));
+        corr_rows_dispatch<Scalar, R, NB, decltype(shift)::value, 0, 0>(
+            lo, hi, acc, inc + s * T.stride, wc, s, kw, cout);
+      }
     }
-  }
+  };
+  // lane shifts instead of unaligned loads where the target has them (lane_shift.hpp); the sum
+  // is the same either way
+  if (LaneShift<Scalar>::available && kw >= 2 && kw <= L)
+    taps(std::integral_constant<bool, LaneShift<Scalar>::available>{});
+  else
+    taps(std::false_type{});
   Scalar* out = T.out + o * T.out_plane + oi * T.out_stride + oj;
   if constexpr (!Partial) {
     MLCSC_UNROLL
@@ -275,51 +435,35 @@ inline void corr_micro_rows(const TileView<Scalar>& T, Eigen::Index o, Eigen::In
   }
 }
 
-/// kRowBlock output rows of map o over columns [j0, j1).
-template <class Scalar>
+/// B::rows output rows of map o over columns [j0, j1).
+template <class Scalar, class B>
 void corr_row_block(const TileView<Scalar>& T, Eigen::Index o, Eigen::Index ti, Eigen::Index tj,
                     Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
   constexpr int L = packet_size<Scalar>;
+  constexpr int NB = B::row_packets;
   Eigen::Index j = j0;
-  for (; j + 4 * L <= j1; j += 4 * L)
-    corr_micro_rows<Scalar, 4, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  for (; j + 2 * L <= j1; j += 2 * L)
-    corr_micro_rows<Scalar, 2, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  for (; j + L <= j1; j += L) corr_micro_rows<Scalar, 1, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  if (j < j1) corr_micro_rows<Scalar, 1, true>(T, o, ti, tj + j - j0, oi, j, j1 - j);
+  for (; j + NB * L <= j1; j += NB * L)
+    corr_micro_rows<Scalar, B, NB, false>(T, o, ti, tj + j - j0, oi, j, 0);
+  if constexpr (NB > 2)
+    for (; j + 2 * L <= j1; j += 2 * L)
+      corr_micro_rows<Scalar, B, 2, false>(T, o, ti, tj + j - j0, oi, j, 0);
+  for (; j + L <= j1; j += L) corr_micro_rows<Scalar, B, 1, false>(T, o, ti, tj + j - j0, oi, j, 0);
+  if (j < j1) corr_micro_rows<Scalar, B, 1, true>(T, o, ti, tj + j - j0, oi, j, j1 - j);
 }
 
 /// Row blocking pays when there are fewer output maps than the map-blocked kernel needs to reuse
-/// its loads (cout < 4) and the filters have rows to share (kh >= 2) over at least kRowBlock rows.
-template <class Scalar>
+/// its loads (cout < 4) and the filters have rows to share (kh >= 2) over at least B::rows rows.
+template <class B, class Scalar>
 bool use_row_blocking(const CorrelateArgs<Scalar>& A) {
-  return A.cout < 4 && A.kh >= 2 && A.H >= kRowBlock;
+  return A.cout < 4 && A.kh >= 2 && A.H >= B::rows &&
+         !(A.cout == 1 && use_phase_kernel<Scalar>(A.kw));
 }
 
-/// Calls f(std::integral_constant<int, MB>{}) with MB = mb in 1 .. max_micro_maps (mb beyond is
-/// max_micro_maps): the compile-time width of a register-blocked block of output maps.
-template <class F>
-EIGEN_ALWAYS_INLINE void with_micro_maps(Eigen::Index mb, F&& f) {
-  switch (mb) {
-    case 1:
-      return f(std::integral_constant<int, 1>{});
-    case 2:
-      return f(std::integral_constant<int, 2>{});
-    case 3:
-      return f(std::integral_constant<int, 3>{});
-    case 4:
-      return f(std::integral_constant<int, 4>{});
-    case 5:
-      return f(std::integral_constant<int, 5>{});
-    default:
-      return f(std::integral_constant<int, max_micro_maps>{});
-  }
-}
-
-template <class Scalar>
+template <class Scalar, class B>
 void corr_row_dispatch(Eigen::Index mb, const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index ti,
                        Eigen::Index tj, Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
-  with_micro_maps(mb, [&](auto MB) { corr_row<Scalar, MB.value>(T, o0, ti, tj, oi, j0, j1); });
+  with_micro_maps<B::maps>(
+      mb, [&](auto MB) { corr_row<Scalar, B, MB.value>(T, o0, ti, tj, oi, j0, j1); });
 }
 
 /// The tiling of the output: R rows x CB columns per tile.
@@ -332,14 +476,23 @@ struct CorrTiling {
 /// about 1 MiB (L2); narrower columns when that leaves fewer than max(kh - 1, 4) rows. Then tiles
 /// are split further until there are at least 4 per thread (load balance). The tiling never changes
 /// the arithmetic, only which buffer the input is read from.
-template <class Scalar>
+template <class B, class Scalar>
 CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
   using Eigen::Index;
   constexpr Index L = packet_size<Scalar>;
-  const Index step = (A.cout <= 2 ? 8 : 4) * L;  // column granularity: the widest micro-tile
-  const Index budget = Index(1024 * 1024 / sizeof(Scalar));
+  const bool rows_blocked = use_row_blocking<B>(A);
+  // column granularity: the widest micro-tile
+  const bool phase = A.cout == 1 && use_phase_kernel<Scalar>(A.kw);
+  const Index step = (rows_blocked ? B::row_packets
+                      : phase      ? B::phase_packets
+                                   : B::widest(A.cout <= 2)) *
+                     L;
+  const Index budget = Index(4 * 1024 * 1024 / sizeof(Scalar));
   const Index Wr = (A.W + L - 1) / L * L;
-  Index cb = std::min(Wr, std::max(step, Index(256) / step * step));
+  // at most 256 columns (4096 for one- or two-row images, whose tiles would otherwise copy the
+  // kw - 1 columns of overlap for every few hundred outputs)
+  const Index cap = A.H <= 2 ? 4096 : 256;
+  Index cb = std::min(Wr, std::max(step, cap / step * step));
   auto rows_for = [&](Index cols) {
     const Index per_row = A.cin * (cols + A.kw - 1 + L);
     return std::max<Index>(1, budget / per_row - (A.kh - 1));
@@ -355,22 +508,43 @@ CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
     else
       cb = std::max(step, (cb / 2) / step * step);
   }
-  if (use_row_blocking(A) && r >= kRowBlock) r = r / kRowBlock * kRowBlock;
+  if (rows_blocked && r >= B::rows) r = r / B::rows * B::rows;
   return {r, cb, (A.H + r - 1) / r, (A.W + cb - 1) / cb};
 }
 
-/// Runs the correlation of `A` (see the top of this file). Allocates nothing after the first call
-/// per thread and size (per-thread tile buffers, workspace.hpp).
-template <class Scalar>
+/// Which tile this thread copied last, in which call of correlate, and its rows: when its next
+/// tile is the band of rows below (tiles as wide as the image), the kh - 1 shared rows are already
+/// in its tile buffer.
+struct TileRoll {
+  unsigned long call = 0;
+  Eigen::Index tile = -1, rows = 0;
+};
+inline TileRoll& tile_roll() {
+  thread_local TileRoll roll;
+  return roll;
+}
+inline unsigned long next_correlate_call() {
+  static std::atomic<unsigned long> calls{0};
+  return ++calls;
+}
+
+/// Runs the correlation of `A` (see the top of this file) with the register blocking B; the
+/// filters must be packed by filter_index<B>. Allocates nothing after the first call per thread
+/// and size (per-thread tile buffers, workspace.hpp).
+template <class B = DefaultConvBlocking, class Scalar>
 void correlate(const CorrelateArgs<Scalar>& A) {
   using Eigen::Index;
   constexpr Index L = packet_size<Scalar>;
+  constexpr Index MB = B::maps;
   const double macs = double(A.cin) * double(A.cout) * double(A.kh * A.kw) * double(A.H * A.W);
   const int threads = macs >= 2e5 ? max_threads() : 1;
-  const CorrTiling t = corr_tiling(A, threads);
+  const CorrTiling t = corr_tiling<B>(A, threads);
   const Index tiles = t.row_tiles * t.col_tiles;
-  const Index nob = (A.cout + max_micro_maps - 1) / max_micro_maps;
-  const bool rows_blocked = use_row_blocking(A);
+  const Index nob = (A.cout + MB - 1) / MB;
+  const bool rows_blocked = use_row_blocking<B>(A);
+  const bool phase = use_phase_kernel<Scalar>(A.kw);
+  // this call's id: a thread's next tile reuses rows of its previous one only within a call
+  const unsigned long call = next_correlate_call();
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (Index tile = 0; tile < tiles; ++tile) {
     const Index i0 = (tile / t.col_tiles) * t.rows, j0 = (tile % t.col_tiles) * t.cols;
@@ -378,21 +552,41 @@ void correlate(const CorrelateArgs<Scalar>& A) {
     const Index trows = i1 - i0 + A.kh - 1;
     const Index tstride = ((j1 - j0 + L - 1) / L * L + A.kw - 1 + L - 1) / L * L;  // aligned rows
     Scalar* buf = conv_scratch<Scalar>(ConvBuffer::Tile, A.cin * trows * tstride);
-    pad_tile(A.src, A.cin, A.H, A.W, i0 - A.top, j0 - A.left, trows, tstride, A.boundary, buf);
+    const Index keep = A.kh - 1;
+    TileRoll& roll = tile_roll();
+    if (t.col_tiles == 1 && roll.call == call && roll.tile == tile - 1 && keep > 0 &&
+        keep < trows) {
+      // slide: the last kh - 1 rows of each channel to its top (channels in order: every move
+      // goes to a lower address than any row still to be moved), then copy the new rows
+      const Index last_rows = roll.rows;
+      for (Index c = 0; c < A.cin; ++c) {
+        std::memmove(buf + c * trows * tstride, buf + (c * last_rows + last_rows - keep) * tstride,
+                     std::size_t(keep * tstride) * sizeof(Scalar));
+        pad_tile(A.src + c * A.H * A.W, 1, A.H, A.W, i0 - A.top + keep, j0 - A.left, trows - keep,
+                 tstride, A.boundary, buf + (c * trows + keep) * tstride);
+      }
+    } else {
+      pad_tile(A.src, A.cin, A.H, A.W, i0 - A.top, j0 - A.left, trows, tstride, A.boundary, buf);
+    }
+    roll = {call, tile, trows};
     const TileView<Scalar> T{buf,  trows * tstride, tstride,   A.w, A.cin, A.cout, A.kh,
                              A.kw, A.dst,           A.H * A.W, A.W};
     if (rows_blocked) {
       for (Index o = 0; o < A.cout; ++o) {
         Index i = i0;
-        for (; i + kRowBlock <= i1; i += kRowBlock) corr_row_block(T, o, i - i0, 0, i, j0, j1);
-        for (; i < i1; ++i) corr_row_dispatch(1, T, o, i - i0, 0, i, j0, j1);
+        for (; i + B::rows <= i1; i += B::rows)
+          corr_row_block<Scalar, B>(T, o, i - i0, 0, i, j0, j1);
+        for (; i < i1; ++i) corr_row_dispatch<Scalar, B>(1, T, o, i - i0, 0, i, j0, j1);
       }
       continue;
     }
     for (Index i = i0; i < i1; ++i) {
       for (Index ob = 0; ob < nob; ++ob) {
-        const Index o0 = ob * max_micro_maps, mb = std::min<Index>(max_micro_maps, A.cout - o0);
-        corr_row_dispatch(mb, T, o0, i - i0, 0, i, j0, j1);
+        const Index o0 = ob * MB, mb = std::min<Index>(MB, A.cout - o0);
+        if (mb == 1 && phase)
+          corr_row_phase<Scalar, B>(T, o0, i - i0, 0, i, j0, j1);
+        else
+          corr_row_dispatch<Scalar, B>(mb, T, o0, i - i0, 0, i, j0, j1);
       }
     }
   }

@@ -23,15 +23,18 @@
 // and dropped.
 //
 // How it is fast:
-//  * The tiles are processed in blocks of about one micro-tile width (4 packets of tiles): whole
-//    tile rows when they are short, else row segments; each segment is padded to whole packets.
-//    A block's V (16 x cin x slots) stays in L2, its products (16 x 6 x slots) in L1.
+//  * The tiles are processed in blocks of 4 packets of tiles (one micro-tile of the products with
+//    32 registers, two with 16): whole tile rows when they are short, else row segments; each
+//    segment is padded to whole packets. A block's V (16 x cin x slots) stays in L2, its products
+//    (16 x maps x slots) in L1.
 //  * The input rows of a block are first de-interleaved into even and odd columns, so the 4 x 4
 //    patches of consecutive tiles are plain unaligned packet loads; the input transform then runs
 //    on packets of L tiles at once (32 adds for 16 values of L tiles).
-//  * The products use the register blocking of correlate.hpp: 6 output maps x 4 packets of tiles
-//    in 24 accumulators, each loaded V packet feeding 6 fused multiply-adds, U packed block-major
-//    so a micro-tile reads its 6 cin values per xi in order.
+//  * The products use the register blocking B of correlate.hpp (blocking.hpp, per instruction
+//    set): B::maps output maps x B::packets packets of tiles (6 x 4 = 24 accumulators with 32
+//    registers, 6 x 2 = 12 with 16), each loaded V packet feeding B::maps fused multiply-adds, U
+//    packed block-major (winograd_filter_index<B>) so a micro-tile reads its cin values per xi in
+//    order.
 //  * Each tile's outputs are summed in one fixed order (channels in order, then the output
 //    transform), whatever the block or the thread: results are bitwise identical across thread
 //    counts.
@@ -70,17 +73,18 @@ struct WinogradArgs {
 };
 
 /// Where U_xi[o, c] sits: xi-major, then the block-major order of correlate.hpp (blocks of
-/// max_micro_maps output maps, each block's channels contiguous with its maps innermost).
+/// B::maps output maps, each block's channels contiguous with its maps innermost).
+template <class B = DefaultConvBlocking>
 inline Eigen::Index winograd_filter_index(Eigen::Index cin, Eigen::Index cout, Eigen::Index xi,
                                           Eigen::Index c, Eigen::Index o) {
-  return xi * cin * cout + filter_index(cin, cout, 1, c, 0, o);
+  return xi * cin * cout + filter_index<B>(cin, cout, 1, c, 0, o);
 }
 
 /// U = G g G^T for every (output map o, input channel c), g(o, c, u, v) the 3 x 3 filter of the
-/// correlation; computed in double and rounded once.
-template <class Scalar, class Filter>
+/// correlation; computed in double and rounded once; packed by winograd_filter_index<B>.
+template <class B = DefaultConvBlocking, class Scalar, class Filter>
 void winograd_filters(Eigen::Index cin, Eigen::Index cout, Filter&& g, Scalar* U) {
-  constexpr int MB = max_micro_maps;
+  constexpr int MB = B::maps;
   const Eigen::Index plane = cin * cout;  // distance between coefficients xi
   for (Eigen::Index o0 = 0; o0 < cout; o0 += MB) {
     const Eigen::Index width = std::min<Eigen::Index>(MB, cout - o0);
@@ -107,7 +111,7 @@ void winograd_filters(Eigen::Index cin, Eigen::Index cout, Filter&& g, Scalar* U
           r[i][2][m] = 0.5 * (t[i][0][m] - t[i][1][m] + t[i][2][m]);
           r[i][3][m] = t[i][2][m];
         }
-      Scalar* u = U + o0 * cin + c * width;  // winograd_filter_index(cin, cout, 0, c, o0)
+      Scalar* u = U + o0 * cin + c * width;  // winograd_filter_index<B>(cin, cout, 0, c, o0)
       for (int i = 0; i < 4; ++i)
         for (int j = 0; j < 4; ++j)
           for (Eigen::Index m = 0; m < width; ++m) u[(4 * i + j) * plane + m] = Scalar(r[i][j][m]);
@@ -142,7 +146,7 @@ namespace winograd_detail {
 
 using Eigen::Index;
 
-/// Tiles per block: one micro-tile of the products (4 packets).
+/// Tiles per block: 4 packets (one micro-tile of the products with 32 registers, two with 16).
 template <class Scalar>
 constexpr Index block_slots = 4 * packet_size<Scalar>;
 
@@ -285,25 +289,26 @@ EIGEN_ALWAYS_INLINE void product_micro(const Scalar* V, Index vstride, const Sca
   }
 }
 
-template <class Scalar, int MB>
+/// The products of npk packets of slots: micro-tiles of NB packets, then one of the rest.
+template <class Scalar, int MB, int NB>
 void products(const Scalar* V, Index slots, const Scalar* U, Index cin, Index npk, Scalar* m,
               Index mstride) {
-  switch (npk) {
-    case 1:
-      return product_micro<Scalar, MB, 1>(V, slots, U, cin, m, mstride);
-    case 2:
-      return product_micro<Scalar, MB, 2>(V, slots, U, cin, m, mstride);
-    case 3:
-      return product_micro<Scalar, MB, 3>(V, slots, U, cin, m, mstride);
-    default:
-      return product_micro<Scalar, MB, 4>(V, slots, U, cin, m, mstride);
+  constexpr Index L = packet_size<Scalar>;
+  Index p = 0;
+  for (; p + NB <= npk; p += NB)
+    product_micro<Scalar, MB, NB>(V + p * L, slots, U, cin, m + p * L, mstride);
+  if constexpr (NB > 1) {
+    if (p < npk)
+      with_micro_maps<NB - 1>(npk - p, [&](auto N) {
+        product_micro<Scalar, MB, N.value>(V + p * L, slots, U, cin, m + p * L, mstride);
+      });
   }
 }
 
 /// For MB output maps from o0: the 16 products of every slot of the block (into M, 16 x MB x
 /// slots), then Y = A^T M A per tile, written to the output planes (tiles and pixels outside the
 /// image dropped).
-template <class Scalar, int MB>
+template <class Scalar, class B, int MB>
 void maps_block(const WinogradArgs<Scalar>& A, const Block& blk, Index slots, const Scalar* V,
                 Index o0, Scalar* M, Scalar* Y) {
   using namespace Eigen::internal;
@@ -311,9 +316,9 @@ void maps_block(const WinogradArgs<Scalar>& A, const Block& blk, Index slots, co
   constexpr Index L = packet_size<Scalar>;
   const Index npk = slots / L;
   for (Index xi = 0; xi < 16; ++xi)
-    products<Scalar, MB>(V + xi * A.cin * slots, slots,
-                         A.U + winograd_filter_index(A.cin, A.cout, xi, 0, o0), A.cin, npk,
-                         M + xi * MB * slots, slots);
+    products<Scalar, MB, B::packets_for(MB)>(
+        V + xi * A.cin * slots, slots, A.U + winograd_filter_index<B>(A.cin, A.cout, xi, 0, o0),
+        A.cin, npk, M + xi * MB * slots, slots);
   for (int mm = 0; mm < MB; ++mm) {
     for (Index p = 0; p < slots; p += L) {
       Packet m[4][4];
@@ -352,9 +357,10 @@ void maps_block(const WinogradArgs<Scalar>& A, const Block& blk, Index slots, co
 
 }  // namespace winograd_detail
 
-/// Runs the correlation of `A` (see the top of this file). Allocates nothing after the first call
-/// per thread and size (per-thread buffers, workspace.hpp).
-template <class Scalar>
+/// Runs the correlation of `A` (see the top of this file) with the register blocking B (A.U packed
+/// by winograd_filter_index<B>). Allocates nothing after the first call per thread and size
+/// (per-thread buffers, workspace.hpp).
+template <class B = DefaultConvBlocking, class Scalar>
 void winograd_correlate(const WinogradArgs<Scalar>& A) {
   using namespace winograd_detail;
   constexpr Index L = packet_size<Scalar>;
@@ -365,7 +371,8 @@ void winograd_correlate(const WinogradArgs<Scalar>& A) {
   const int threads = macs >= 2e5 ? max_threads() : 1;
   const Index max_slots = block_slots<Scalar>;
   const Index len = max_slots + L + 1;  // a de-interleaved row: stride + 1 values + a load's slack
-  const Index nob = (A.cout + max_micro_maps - 1) / max_micro_maps;
+  constexpr Index MB = B::maps;
+  const Index nob = (A.cout + MB - 1) / MB;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (Index k = 0; k < blocks; ++k) {
     Block blk;
@@ -378,14 +385,15 @@ void winograd_correlate(const WinogradArgs<Scalar>& A) {
     Scalar* V = conv_scratch<Scalar>(ConvBuffer::WinogradInput,
                                      16 * A.cin * max_slots + 2 * (2 * b.rows_per_block + 2) * len);
     Scalar* rowbuf = V + 16 * A.cin * max_slots;
-    Scalar* M = conv_scratch<Scalar>(ConvBuffer::WinogradProducts,
-                                     16 * max_micro_maps * max_slots + 4 * max_slots);
-    Scalar* Y = M + 16 * max_micro_maps * max_slots;
+    Scalar* M =
+        conv_scratch<Scalar>(ConvBuffer::WinogradProducts, 16 * MB * max_slots + 4 * max_slots);
+    Scalar* Y = M + 16 * MB * max_slots;
     input_transform(A, blk, slots, rowbuf, len, V);
     for (Index ob = 0; ob < nob; ++ob) {
-      const Index o0 = ob * max_micro_maps;
-      with_micro_maps(A.cout - o0,
-                      [&](auto MB) { maps_block<Scalar, MB.value>(A, blk, slots, V, o0, M, Y); });
+      const Index o0 = ob * MB;
+      with_micro_maps<B::maps>(A.cout - o0, [&](auto M_) {
+        maps_block<Scalar, B, M_.value>(A, blk, slots, V, o0, M, Y);
+      });
     }
   }
 }
@@ -393,12 +401,12 @@ void winograd_correlate(const WinogradArgs<Scalar>& A) {
 /// The whole path: out_o = sum_c g(o, c) (*) in_c over cin planes of H x W (anchor (1, 1)), with
 /// g(o, c, u, v) the 3 x 3 filters; transforms them into this thread's buffer, then runs
 /// winograd_correlate.
-template <class Scalar, class Filter>
+template <class B = DefaultConvBlocking, class Scalar, class Filter>
 void winograd_correlate(const Scalar* src, Eigen::Index cin, Eigen::Index cout, Eigen::Index H,
                         Eigen::Index W, Boundary bd, Filter&& g, Scalar* dst) {
   Scalar* U = conv_scratch<Scalar>(ConvBuffer::WinogradFilters, 16 * cin * cout);
-  winograd_filters(cin, cout, g, U);
-  winograd_correlate(WinogradArgs<Scalar>{src, cin, cout, H, W, bd, U, dst});
+  winograd_filters<B>(cin, cout, g, U);
+  winograd_correlate<B>(WinogradArgs<Scalar>{src, cin, cout, H, W, bd, U, dst});
 }
 
 }  // namespace mlcsc::internal

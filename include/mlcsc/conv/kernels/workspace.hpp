@@ -2,7 +2,7 @@
 // OpenMP worker) owns a few buffers that grow to the largest size it has needed and are then
 // reused, so a solver calling analyze/synthesize in a loop allocates only on its first iteration
 // (per thread and largest shape), never per call. They live until the thread exits; a tile buffer
-// is bounded by the tile budget of correlate.hpp (about 1 MiB), the packed filters by the size of
+// is bounded by the tile budget of correlate.hpp (about 4 MiB), the packed filters by the size of
 // the filter bank (16 / 9 of it for the Winograd transform), Winograd's block buffers by
 // 16 x cin x 4 packets of values plus a few rows (winograd.hpp).
 //
