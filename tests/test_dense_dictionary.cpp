@@ -203,17 +203,24 @@ TEMPLATE_TEST_CASE("lipschitz() beyond the exact eigen-solve (both sides > 1024)
   REQUIRE(double(D.lipschitz()) <= exact * 1.0021);
 }
 
+/// G is the m x m Gram matrix of D's atoms: symmetric, and D^T D (in long double) to within the
+/// product's rounding bound.
+template <class Scalar>
+void require_gram_of(const mlcsc::Dictionary<Scalar>& D, const mlcsc::Matrix<Scalar>& G) {
+  REQUIRE(G.rows() == D.num_atoms());
+  REQUIRE(G.cols() == D.num_atoms());
+  REQUIRE(G == G.transpose());
+  const LMatrix Al = D.matrix().template cast<long double>();
+  REQUIRE(product_error_ratio<Scalar>(G, Al.transpose() * Al,
+                                      Al.cwiseAbs().transpose() * Al.cwiseAbs(),
+                                      D.signal_size()) <= 1.0);
+}
+
 TEMPLATE_TEST_CASE("gram() is D^T D and symmetric", "[dense][dictionary]", float, double) {
   using Scalar = TestType;
   const Index n = mlcsc_test::uniform_int(1, 33), m = mlcsc_test::uniform_int(1, 71);
   const mlcsc::Dictionary<Scalar> D(mlcsc_test::randn<Scalar>(n, m));
-  const mlcsc::Matrix<Scalar> G = D.gram();
-  REQUIRE(G.rows() == m);
-  REQUIRE(G.cols() == m);
-  REQUIRE(G == G.transpose());
-  const LMatrix Al = D.matrix().template cast<long double>();
-  REQUIRE(product_error_ratio<Scalar>(G, Al.transpose() * Al,
-                                      Al.cwiseAbs().transpose() * Al.cwiseAbs(), n) <= 1.0);
+  require_gram_of(D, D.gram());
 }
 
 TEMPLATE_TEST_CASE("shared_gram() caches D^T D until the atoms change", "[dense][dictionary][gram]",
@@ -222,14 +229,7 @@ TEMPLATE_TEST_CASE("shared_gram() caches D^T D until the atoms change", "[dense]
   const Index n = mlcsc_test::uniform_int(1, 33), m = mlcsc_test::uniform_int(1, 71);
   CAPTURE(n, m);
   mlcsc::Dictionary<Scalar> D(mlcsc_test::randn<Scalar>(n, m));
-  auto check_values = [&](const mlcsc::Matrix<Scalar>& G) {
-    REQUIRE(G.rows() == m);
-    REQUIRE(G.cols() == m);
-    REQUIRE(G == G.transpose());
-    const LMatrix Al = D.matrix().template cast<long double>();
-    REQUIRE(product_error_ratio<Scalar>(G, Al.transpose() * Al,
-                                        Al.cwiseAbs().transpose() * Al.cwiseAbs(), n) <= 1.0);
-  };
+  auto check_values = [&](const mlcsc::Matrix<Scalar>& G) { require_gram_of(D, G); };
   const std::shared_ptr<const mlcsc::Matrix<Scalar>> G1 = D.shared_gram();
   REQUIRE(G1 != nullptr);
   check_values(*G1);
