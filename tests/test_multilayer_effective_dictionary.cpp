@@ -4,6 +4,8 @@
 #include <thread>
 #include <vector>
 
+#include <Eigen/SVD>
+
 #include "test_support.hpp"
 
 using mlcsc::Index;

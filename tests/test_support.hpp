@@ -152,16 +152,23 @@ void run_concurrently(F&& f) {
   for (auto& th : pool) th.join();
 }
 
-/// The register blockings the kernel tests run (conv/kernels/blocking.hpp): both of the targets'
-/// (16 and 32 vector registers) whatever this build's instruction set, and an irregular one
-/// (5 maps x 3 packets, few maps x 3, rows 3 x 2, tap phases 3 packets x 3 taps: block widths
-/// that divide nothing: packing, leftover maps, rows and taps). Calls f(B{}, name) for each.
+/// The register blockings the kernel tests run (conv/kernels/blocking.hpp): in the baseline build,
+/// both of the targets' (16 and 32 vector registers) and an irregular one (5 maps x 3 packets, few
+/// maps x 3, rows 3 x 2, tap phases 3 packets x 3 taps: block widths that divide nothing:
+/// packing, leftover maps, rows and taps); in the builds for an instruction set, the one it
+/// selects. Calls f(B{}, name) for each.
 using BlockingOdd = mlcsc::internal::ConvBlocking<5, 3, 3, 3, 2, 3, 3, 16>;
 template <class F>
 void for_each_blocking(F&& f) {
+#if MLCSC_TEST_DEFAULT_BLOCKING_ONLY
+  // the instruction-set builds of the kernel tests (tests/CMakeLists.txt): the blocking this
+  // target selects; the baseline build runs every blocking, so each is tested somewhere
+  f(mlcsc::internal::DefaultConvBlocking{}, "this target's");
+#else
   f(mlcsc::internal::ConvBlocking16{}, "16 registers");
   f(mlcsc::internal::ConvBlocking32{}, "32 registers");
   f(BlockingOdd{}, "irregular");
+#endif
 }
 
 }  // namespace mlcsc_test

@@ -117,7 +117,7 @@ TEST_CASE("multilayer_guarantees on a conv model matches stripe_sparsity and coh
 
 TEST_CASE("conv model meeting the guarantees: forward pass and layered Lasso recover supports",
           "[theory][multilayer][conv]") {
-  // Two circular conv layers built to meet both chain conditions (synthetic.hpp): D_1 has 2
+  // Two circular conv layers built to meet both chain conditions (synthetic/ml_csc.hpp): D_1 has 2
   // filters 11 x 11 with 9 equal taps, spread so that two atoms share at most one tap (mu_1 =
   // 1/9); D_2 has 3 filters 3 x 3 over 2 channels with 3 taps (mu_2 = 1/3); Gamma_2 has one
   // nonzero per stripe, and is placed so that Gamma_1 = D_2 Gamma_2 has at most 3 per stripe of

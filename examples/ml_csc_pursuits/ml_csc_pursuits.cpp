@@ -2,7 +2,7 @@
 // how well the forward pass (layered thresholding), the layered Lasso and ML-FISTA (Sulam,
 // Aberdam, Beck, Elad, TPAMI 2019) recover the codes of an ML-CSC signal, over a sweep of noise.
 //
-// Models (mlcsc/multilayer/synthetic.hpp): 2- and 3-layer circular convolutional models on 64 x 64
+// Models (mlcsc/synthetic/ml_csc.hpp): 2- and 3-layer circular convolutional models on 64 x 64
 // images, non-negative filters and codes. D_1: 2 filters 11 x 11 with 9 equal taps, spread so that
 // two atoms share at most one tap (mu_1 = 1/9); D_2, D_3: 8 filters 3 x 3 with 3 taps (mu = 1/3).
 // The deepest code has one nonzero per stripe and is placed so that the propagated codes stay

@@ -2,7 +2,8 @@
 // over Eigen. One include for everything:  #include <mlcsc/mlcsc.hpp>
 #pragma once
 
-// core: shared aliases, input checks, shrinkage, the operator concept
+// core: shared aliases, input checks, shrinkage, boundaries, the operator concept
+#include "core/boundary.hpp"
 #include "core/errors.hpp"
 #include "core/feature_maps.hpp"
 #include "core/fwd.hpp"
@@ -28,7 +29,6 @@
 // multi-layer (convolutional) sparse coding
 #include "multilayer/effective_dictionary.hpp"
 #include "multilayer/multi_layer.hpp"
-#include "multilayer/synthetic.hpp"
 
 // theory
 #include "theory/bounds.hpp"
@@ -36,3 +36,6 @@
 #include "theory/conv_coherence.hpp"
 #include "theory/multilayer_bounds.hpp"
 #include "theory/stripe.hpp"
+
+// seeded synthetic ML-CSC signals and models (for experiments and tests)
+#include "synthetic/ml_csc.hpp"

@@ -12,14 +12,13 @@
 #include <vector>
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
+#include "../core/boundary.hpp"
 #include "../core/errors.hpp"
 #include "../core/feature_maps.hpp"
 #include "../core/fwd.hpp"
 #include "../core/operator.hpp"
 #include "../internal/lanczos.hpp"
-#include "boundary.hpp"
 #include "kernels/conv_ops.hpp"
 
 namespace mlcsc {
@@ -253,11 +252,10 @@ class ConvDictionary {
     const Eigen::Matrix<cd, Eigen::Dynamic, Eigen::Dynamic> T = taps.template cast<cd>() * ex;
     double L = 0;
     // lambda_max of the n x n Hermitian B = X + iY (the smaller of A A^H and A^H A) is that of the
-    // real symmetric [[X, -Y], [Y, X]] (the same eigenvalues, each twice), so the real solver does
-    // (no complex eigen-solver: it costs seconds of compile time in every user's build).
+    // real symmetric [[X, -Y], [Y, X]] (the same eigenvalues, each twice), so the real routine
+    // internal/symmetric_lambda_max.hpp does.
     Eigen::Matrix<cd, Eigen::Dynamic, Eigen::Dynamic> A(C_, K_);
     Matrix<double> R(2 * n, 2 * n);
-    Eigen::SelfAdjointEigenSolver<Matrix<double>> es(2 * n);
     const bool rows = C_ <= K_;  // B = A A^H (C x C) or A^H A (K x K)
     for (Index p = 0; p <= H / 2; ++p)
       for (Index q = 0; q < W; ++q) {
@@ -283,8 +281,7 @@ class ConvDictionary {
               R(n + i, j) = R(j, n + i) = b.imag();
               R(i, n + j) = R(n + j, i) = -b.imag();
             }
-          es.compute(R, Eigen::EigenvaluesOnly);
-          lmax = es.eigenvalues().maxCoeff();
+          lmax = internal::symmetric_lambda_max(R);
         }
         L = std::max(L, lmax);
       }

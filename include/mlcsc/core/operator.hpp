@@ -5,9 +5,8 @@
 //
 //   using Scalar, Signal, Code;
 //   void   analyze(const Signal& x, Code& gamma) const;     // gamma = D^T x   (correlation)
-//   void   synthesize(const Code& gamma, Signal& x) const;  // x = D gamma     (sum_k d_k * gamma_k)
-//   Code   analyze(const Signal& x) const;
-//   Signal synthesize(const Code& gamma) const;
+//   void   synthesize(const Code& gamma, Signal& x) const;  // x = D gamma     (sum_k d_k *
+//   gamma_k) Code   analyze(const Signal& x) const; Signal synthesize(const Code& gamma) const;
 //   Scalar lipschitz_for(const Signal& y) const;   // ||D||_2^2 for signals shaped like y
 //   Code   code_like(const Signal& y) const;       // zero code for a signal shaped like y
 //   Signal signal_like(const Code& g) const;       // zero signal for a code shaped like g
@@ -39,5 +38,13 @@ template <class Scalar>
 const Eigen::Ref<const Matrix<Scalar>>& values(const Eigen::Ref<const Matrix<Scalar>>& m) {
   return m;
 }
+
+namespace internal {
+/// Whether Op is a dense Dictionary (the pursuits that need a Gram matrix or explicit atoms).
+template <class T>
+struct is_dense_dictionary : std::false_type {};
+template <class S>
+struct is_dense_dictionary<Dictionary<S>> : std::true_type {};
+}  // namespace internal
 
 }  // namespace mlcsc

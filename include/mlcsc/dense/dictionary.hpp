@@ -8,7 +8,6 @@
 #include <mutex>
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
 
 #include "../core/errors.hpp"
 #include "../core/fwd.hpp"

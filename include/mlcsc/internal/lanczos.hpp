@@ -20,7 +20,8 @@
 #include <vector>
 
 #include <Eigen/Core>
-#include <Eigen/Eigenvalues>
+
+#include "symmetric_lambda_max.hpp"
 
 namespace mlcsc::internal {
 
@@ -60,11 +61,8 @@ double lanczos_lambda_max(Eigen::Index n, Apply&& apply, const LanczosParams& p 
     const bool last = !(b > 1e-10 * std::abs(a)) || j + 1 == max_steps;
     if ((j + 1) % 5 == 0 || last) {
       const Eigen::Index m = Eigen::Index(alpha.size());
-      const Vec d = Eigen::Map<const Vec>(alpha.data(), m);
-      const Vec e = m > 1 ? Vec(Eigen::Map<const Vec>(beta.data(), m - 1)) : Vec(0);
-      Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es;
-      es.computeFromTridiagonal(d, e, Eigen::EigenvaluesOnly);
-      theta = es.eigenvalues().maxCoeff();
+      theta = tridiagonal_lambda_max(Eigen::Map<const Vec>(alpha.data(), m),
+                                     Eigen::Map<const Vec>(beta.data(), m - 1));
       if (theta * p.margin >= p.upper) break;
       if (j >= 9 && std::abs(theta - theta_prev) <= 1e-7 * theta) break;
       theta_prev = theta;
@@ -78,9 +76,7 @@ double lanczos_lambda_max(Eigen::Index n, Apply&& apply, const LanczosParams& p 
 }
 
 /// lambda_max of the smaller Gram matrix of A (A A^T and A^T A share their nonzero spectrum):
-/// an exact symmetric eigen-solve up to 1024, Lanczos (within its 0.2% margin above) beyond.
-/// A template (over the double matrix expression A) so that only the translation units that use
-/// it instantiate the eigen-solver.
+/// exact (symmetric_lambda_max.hpp) up to 1024, Lanczos (within its 0.2% margin above) beyond.
 template <class Derived>
 double gram_lambda_max(const Eigen::MatrixBase<Derived>& A) {
   static_assert(std::is_same_v<typename Derived::Scalar, double>, "computed in double");
@@ -89,8 +85,7 @@ double gram_lambda_max(const Eigen::MatrixBase<Derived>& A) {
       tall ? Eigen::MatrixXd(A.transpose() * A) : Eigen::MatrixXd(A * A.transpose());
   if (S.rows() == 0) return 0.0;
   if (S.rows() <= 1024) {
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(S, Eigen::EigenvaluesOnly);
-    return es.eigenvalues().maxCoeff();
+    return symmetric_lambda_max(S);
   }
   LanczosParams p;
   p.max_steps = 300;

@@ -9,7 +9,7 @@
 // (the adjoint), Zero reading outside pixels as 0 and Circular wrapping them.
 #pragma once
 
-#include "../conv/boundary.hpp"
+#include "../core/boundary.hpp"
 #include "../core/feature_maps.hpp"
 
 namespace mlcsc::internal {

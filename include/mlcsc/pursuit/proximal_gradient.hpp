@@ -27,11 +27,6 @@
 namespace mlcsc {
 namespace internal {
 
-template <class T>
-struct is_dense_dictionary : std::false_type {};
-template <class S>
-struct is_dense_dictionary<Dictionary<S>> : std::true_type {};
-
 /// FISTA's momentum state. Column-major codes (a dense batch: one signal per column) carry one
 /// t per signal, so each signal restarts on its own; row-major codes (feature maps: one signal)
 /// carry a single t.

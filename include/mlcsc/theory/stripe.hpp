@@ -31,7 +31,7 @@
 
 #include <Eigen/Core>
 
-#include "../conv/boundary.hpp"
+#include "../core/boundary.hpp"
 #include "../core/errors.hpp"
 #include "../core/feature_maps.hpp"
 #include "../core/fwd.hpp"

@@ -32,7 +32,7 @@
 
 #include "../../core/errors.hpp"
 #include "../../core/feature_maps.hpp"
-#include "../boundary.hpp"
+#include "../../core/boundary.hpp"
 #include "blocking.hpp"
 #include "correlate.hpp"
 #include "winograd.hpp"

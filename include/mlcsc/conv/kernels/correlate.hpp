@@ -55,7 +55,7 @@
 #include <Eigen/Core>
 
 #include "../../internal/parallel.hpp"
-#include "../boundary.hpp"
+#include "../../core/boundary.hpp"
 #include "blocking.hpp"
 #include "lane_shift.hpp"
 #include "pad_tile.hpp"

@@ -8,7 +8,7 @@
 
 #include <Eigen/Core>
 
-#include "../boundary.hpp"
+#include "../../core/boundary.hpp"
 
 namespace mlcsc::internal {
 

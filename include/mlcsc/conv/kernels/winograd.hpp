@@ -55,7 +55,7 @@
 #include <Eigen/Core>
 
 #include "../../internal/parallel.hpp"
-#include "../boundary.hpp"
+#include "../../core/boundary.hpp"
 #include "correlate.hpp"
 #include "workspace.hpp"
 

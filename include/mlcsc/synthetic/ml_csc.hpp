@@ -17,8 +17,8 @@
 #include "../core/errors.hpp"
 #include "../core/feature_maps.hpp"
 #include "../dense/dictionary.hpp"
+#include "../multilayer/multi_layer.hpp"
 #include "../theory/stripe.hpp"
-#include "multi_layer.hpp"
 
 namespace mlcsc::synthetic {
 
