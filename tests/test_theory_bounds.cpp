@@ -1,10 +1,11 @@
-// theory/bounds.hpp: the closed-form bounds, against the seed's numbers and their formulas.
+// theory/bounds.hpp: the closed-form bounds, against the worked example of docs/theory.md and their
+// formulas.
 //   welch_bound(m, n)      = sqrt((m - n) / (n (m - 1)))        (0 when m <= n)
 //   conv_welch_bound(m, n) = sqrt((m - 1) / (m (2n - 1) - 1))   = welch_bound(m (2n - 1), 2n - 1)
 //   l0_uniqueness_bound(mu) = (1 + 1/mu) / 2,  lasso_stability_bound(mu) = (1 + 1/mu) / 3
-// The seed (THEORY.md section 2): m = 2 filters of length 64 give mu >= sqrt(1/253) = 0.0628695
-// and a global l0 bound of (1 + sqrt(253)) / 2 = 8.4530. Closed forms are checked to 1e-12
-// relative (a few double roundings); the seed's printed digits to their last digit.
+// The worked example of docs/theory.md: m = 2 filters of length 64 give mu >= sqrt(1/253) =
+// 0.0628695 and a global l0 bound of (1 + sqrt(253)) / 2 = 8.4530. Closed forms are checked to
+// 1e-12 relative (a few double roundings); the printed digits to their last digit.
 #include <cmath>
 #include <limits>
 #include <string>
@@ -13,14 +14,14 @@
 
 using mlcsc::Index;
 
-TEST_CASE("the seed's numbers: 2 filters of length 64", "[theory][bounds]") {
+TEST_CASE("the worked example: 2 filters of length 64", "[theory][bounds]") {
   const double mu = mlcsc::conv_welch_bound(2, 64);
   REQUIRE(std::abs(mu - std::sqrt(1.0 / 253.0)) <= 1e-15);
   REQUIRE(std::abs(mu - 0.0628695) <= 1e-6);
   const double k = mlcsc::l0_uniqueness_bound(mu);
   REQUIRE(std::abs(k - 8.4530) <= 1e-3);
   REQUIRE(std::abs(k - 0.5 * (1 + std::sqrt(253.0))) <= 1e-12);
-  // the seed rounds mu to 0.063 and quotes ~8.43; from 0.063 exactly the bound is 8.4365
+  // a source that rounds mu to 0.063 quotes ~8.43; from 0.063 exactly the bound is 8.4365
   REQUIRE(std::abs(mlcsc::l0_uniqueness_bound(0.063) - 8.4365) <= 1e-4);
   // so at most 8 nonzeros are guaranteed, globally
   REQUIRE(std::ceil(k) - 1 == 8);

@@ -14,8 +14,8 @@
 //   (4) Gamma_hat is the unique minimizer.
 // What could be checked against a source text: the condition ||Gamma||_{0,inf} < 1/3 (1 + 1/mu)
 // and the conclusion ||Gamma_hat - Gamma||_inf <= 7.5 ||E||_{2,inf} for this Lasso are verbatim in
-// the seed talk (shared/seed/sparsity-in-cnns-talk.md, slide "Success of Basis Pursuit",
-// "Theorem: [Papyan, Sulam and Elad, 2016]"); the abstract of arXiv 1607.02009 confirms that Part
+// a talk on the paper (slide "Success of Basis Pursuit", "Theorem: [Papyan, Sulam and Elad,
+// 2016]"; docs/theory.md); the abstract of arXiv 1607.02009 confirms that Part
 // II treats the stability of BP in the noisy regime with stripe sparsity. The stored copies of the
 // paper end before the theorem, so lambda = 4 eps, the patch norm and (1), (3), (4) are from
 // memory of the paper. They are consistent with the classical proof (Tropp, "Just relax", IEEE

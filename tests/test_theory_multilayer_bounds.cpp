@@ -47,7 +47,7 @@ TEST_CASE("dense model meeting the guarantees: forward pass and layered Lasso re
   REQUIRE(rep0[0].layered_lasso);
   REQUIRE(rep0[1].forward_pass);
   REQUIRE(rep0[1].layered_lasso);
-  // the forward-pass condition by hand (the talk's formula)
+  // the forward-pass condition by hand (docs/theory.md's formula)
   const double gmin = rep0[0].gamma_min, gmax = rep0[0].gamma_max;
   REQUIRE(std::abs(rep0[0].forward_bound - (0.5 * (1 + 8 * gmin / gmax) - 8 * eps0 / gmax)) <
           1e-12);
@@ -154,7 +154,7 @@ TEST_CASE("conv model meeting the guarantees: forward pass and layered Lasso rec
   }
   REQUIRE(std::abs(rep[0].mu - 1.0 / 9) < 1e-9);
   REQUIRE(rep[0].stripe_sparsity <= 3);
-  // a bound computed by hand (the talk's formula) agrees with the report
+  // a bound computed by hand (docs/theory.md's formula) agrees with the report
   REQUIRE(std::abs(rep[0].forward_bound - (0.5 * (1 + 9 * rep[0].gamma_min / rep[0].gamma_max) -
                                            9 * eps0 / rep[0].gamma_max)) < 1e-9);
   const auto support = [](const mlcsc::FeatureMaps<S>& g) {

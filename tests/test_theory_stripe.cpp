@@ -1,5 +1,5 @@
 // Local norms of convolutional codes and signals (theory/stripe.hpp) against brute-force loops over
-// the definitions of API.md section 8, on fresh random shapes (odd sizes, kh != kw, C = 1 and
+// the definitions of docs/theory.md, on fresh random shapes (odd sizes, kh != kw, C = 1 and
 // C > 1, windows larger than the maps), for both boundaries, in float and double.
 #include <cmath>
 #include <random>

@@ -1,11 +1,11 @@
-// relu_sparsity: the talk's observation that ReLU activations are sparse. A 3-layer convolutional
-// model (layer 1: 16 normalized Gabor-like 7x7 filters, 8 orientations x 2 phases; layers 2 and 3:
-// random normalized 3x3 filters over all channels, 32 and 64 of them) runs its forward pass,
-// Gamma_l = ReLU(D_l^T Gamma_{l-1} - b_l) = layered thresholding with NonnegSoft, on the bundled
-// photograph (mean removed). For bias 0 and for b_l = 0.5 RMS(D_l^T Gamma_{l-1}), it prints every
-// layer's fraction of zeros and its stripe sparsity ||Gamma_l||_{0,inf} (Papyan, Romano, Elad,
-// JMLR 2017), next to the stripe size (2k-1)^2 K. Writes the first maps of each layer as PNG.
-// With --dump DIR it also writes the input, every layer's filters, bias and output of the
+// relu_sparsity: the observation (docs/theory.md) that ReLU activations are sparse. A 3-layer
+// convolutional model (layer 1: 16 normalized Gabor-like 7x7 filters, 8 orientations x 2 phases;
+// layers 2 and 3: random normalized 3x3 filters over all channels, 32 and 64 of them) runs its
+// forward pass, Gamma_l = ReLU(D_l^T Gamma_{l-1} - b_l) = layered thresholding with NonnegSoft, on
+// the bundled photograph (mean removed). For bias 0 and for b_l = 0.5 RMS(D_l^T Gamma_{l-1}), it
+// prints every layer's fraction of zeros and its stripe sparsity ||Gamma_l||_{0,inf} (Papyan,
+// Romano, Elad, JMLR 2017), next to the stripe size (2k-1)^2 K. Writes the first maps of each layer
+// as PNG. With --dump DIR it also writes the input, every layer's filters, bias and output of the
 // b = 0.5 RMS network as .npy, for examples/relu_sparsity/compare_torch.py, which runs the same
 // network in PyTorch (conv2d with weights D_l, bias -b_l, padding k//2, then ReLU) and compares.
 //

@@ -151,12 +151,13 @@ class ConvDictionary {
   }
 
   /// \f$ L = \|D\|_2^2 \f$ for H x W signals, cached per shape (recomputed when the filters
-  /// change). Circular: exact, \f$ L = \max_\omega \lambda_{\max}(\hat D(\omega) \hat D(\omega)^H)
-  /// \f$ with \f$ \hat D(\omega) \f$ the C x K frequency response of the filters on the H x W DFT
-  /// grid (the smaller of the C x C and K x K Hermitian matrices is solved). Zero: a Lanczos
-  /// estimate (at least as tight as power iteration) raised by 0.2% so that 1/L stays a valid step,
-  /// and capped by the exact circular value on the (H + kh - 1) x (W + kw - 1) grid, an upper
-  /// bound.
+  /// change). Circular, with min(C, K) <= 32: exact, \f$ L = \max_\omega \lambda_{\max}(\hat
+  /// D(\omega) \hat D(\omega)^H) \f$ with \f$ \hat D(\omega) \f$ the C x K frequency response of
+  /// the filters on the H x W DFT grid (the smaller of the C x C and K x K Hermitian matrices is
+  /// solved). Zero: a Lanczos estimate (at least as tight as power iteration) raised by 0.2% so
+  /// that 1/L stays a valid step, and capped by the exact circular value on the (H + kh - 1) x (W +
+  /// kw - 1) grid, an upper bound. With min(C, K) > 32 both boundaries use the raised Lanczos
+  /// estimate alone.
   Scalar lipschitz(Index height, Index width) const {
     if (height < 1 || width < 1 ||
         (boundary_ == Boundary::Circular && (kh_ > height || kw_ > width)))

@@ -1,7 +1,7 @@
 // mlcsc: the operator concept. Every dictionary type models it, so every pursuit is written once.
 //
-// A type Op models the concept when it provides (API.md section 2, plus the helpers below that
-// the generic pursuits use):
+// A type Op models the concept when it provides (docs/operator-concept.md, plus the helpers below
+// that the generic pursuits use):
 //
 //   using Scalar, Signal, Code;
 //   void   analyze(const Signal& x, Code& gamma) const;     // gamma = D^T x   (correlation)

@@ -24,7 +24,7 @@
 namespace mlcsc {
 
 /// \brief The composition \f$ D^{(l)} = D_1 D_2 \cdots D_l \f$ of layers, modelling the operator
-/// concept (API.md section 2), so every single-layer pursuit (`lasso`, `thresholding`, ...) runs
+/// concept (docs/operator-concept.md), so every single-layer pursuit (`lasso`, `thresholding`, ...) runs
 /// on it unchanged:
 /// \f$ \mathrm{synthesize}(\Gamma) = D_1(D_2(\cdots D_l\Gamma)) \f$,
 /// \f$ \mathrm{analyze}(x) = D_l^T(\cdots D_2^T(D_1^T x)) \f$.

@@ -10,7 +10,7 @@
 //   layered_lasso         Gamma_l = argmin 0.5||Gamma_{l-1} - D_l G||^2 + lambda_l ||G||_1
 //                         (layered basis pursuit, JMLR 2017, Sec. 6)
 //   layered_ista          the same with a fixed number of ISTA steps per layer from zero (the
-//                         "layered iterative thresholding" of the talk: an unrolled network)
+//                         "layered iterative thresholding" of docs/theory.md: an unrolled network)
 //   ml_ista / ml_fista    the multi-layer basis pursuit of Sulam, Aberdam, Beck, Elad (TPAMI
 //                         2019, arXiv 1806.00701): a projection of Y onto the ML-CSC model
 //                         through the deepest code Gamma_L
@@ -180,9 +180,9 @@ class MultiLayer {
     return out;
   }
 
-  /// \brief Layered iterative thresholding (the talk's unrolled network): layer l runs exactly
-  /// `per_layer[l].max_iterations` ISTA steps from \f$ \Gamma_l^0 = 0 \f$ on the previous layer's
-  /// estimate, \f$ \Gamma_l^t = S_{\lambda_l/L_l}(\Gamma_l^{t-1} - \tfrac1{L_l} D_l^T(D_l
+  /// \brief Layered iterative thresholding (an unrolled network, docs/theory.md): layer l runs
+  /// exactly `per_layer[l].max_iterations` ISTA steps from \f$ \Gamma_l^0 = 0 \f$ on the previous
+  /// layer's estimate, \f$ \Gamma_l^t = S_{\lambda_l/L_l}(\Gamma_l^{t-1} - \tfrac1{L_l} D_l^T(D_l
   /// \Gamma_l^{t-1} - \hat\Gamma_{l-1})) \f$, \f$ L_l = \|D_l\|_2^2 \f$ (S = NonnegSoft when
   /// `nonnegative`, else Soft). The talk writes the step-1 form \f$ S_\alpha(D^TY + (I -
   /// D^TD)\Gamma) \f$, valid only when \f$ \|D\|_2 \le 1 \f$; here the step is 1/L_l, so

@@ -6,9 +6,9 @@
 //   change, norm) z <- t + beta (t - g),  g <- t           (FISTA's extrapolation; beta = 0 is
 //   ISTA)
 // Each value is loaded once and each output stored once, with Eigen's packet primitives (the
-// stated vector width, whatever the compiler; PERFORMANCE.md), so for large codes the pass runs at
-// memory speed. The sums are accumulated in packets of Scalar over blocks of kBlock values, then in
-// double.
+// stated vector width, whatever the compiler's auto-vectorizer does), so for large codes the pass
+// runs at memory speed. The sums are accumulated in packets of Scalar over blocks of kBlock values,
+// then in double.
 #pragma once
 
 #include <algorithm>

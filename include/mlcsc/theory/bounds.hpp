@@ -33,17 +33,19 @@ inline double conv_welch_bound(Index num_filters, Index filter_size) {
 }
 
 /// \brief Uniqueness (Donoho & Elad 2003): a representation with \f$ \|\Gamma\|_0 <
-/// \tfrac12(1 + 1/\mu) \f$ is the sparsest one, and OMP and basis pursuit both find it. The same
-/// bound on \f$ \|\Gamma\|_{0,\infty} \f$ holds for convolutional dictionaries (Papyan et al.
-/// 2017). mu = 0 (an orthonormal set, e.g. mutual_coherence of the identity) gives +infinity.
+/// \tfrac12(1 + 1/\mu) \f$ is the sparsest one, and basis pursuit (Donoho & Elad 2003) and OMP
+/// (Tropp 2004) both find it. For convolutional dictionaries the same bound on
+/// \f$ \|\Gamma\|_{0,\infty} \f$ gives uniqueness (Papyan, Sulam, Elad 2017); the pursuits'
+/// versions are known to us from that paper's abstract only (docs/theory.md). mu = 0 (an
+/// orthonormal set, e.g. mutual_coherence of the identity) gives +infinity.
 inline double l0_uniqueness_bound(double mu) {
   if (!(mu >= 0) || !(mu <= 1.0 + 1e-12))
     internal::throw_invalid("l0_uniqueness_bound: 'mu' must be in [0, 1], got ", mu);
   return 0.5 * (1.0 + 1.0 / mu);
 }
 
-/// \brief Lasso stability condition (Papyan, Sulam, Elad 2017, Thm. 19 / the JMLR layered
-/// version): \f$ \|\Gamma\|_{0,\infty} < \tfrac13(1 + 1/\mu) \f$.
+/// \brief Lasso stability condition (Papyan, Sulam, Elad 2017, Part II; the layered version in
+/// Papyan, Romano, Elad, JMLR 2017): \f$ \|\Gamma\|_{0,\infty} < \tfrac13(1 + 1/\mu) \f$.
 /// mu = 0 gives +infinity.
 inline double lasso_stability_bound(double mu) {
   if (!(mu >= 0) || !(mu <= 1.0 + 1e-12))

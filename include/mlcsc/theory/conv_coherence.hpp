@@ -16,8 +16,9 @@ namespace mlcsc {
 ///     \f]
 /// i.e. the largest normalized inner product between two atoms of the global dictionary (a filter
 /// against itself only at nonzero shifts), for signals of at least (2kh-1) x (2kw-1) (Papyan,
-/// Sulam & Elad, "Working locally thinking globally", IEEE TSP 2017). Clipped to 1. Computed in
-/// double. Throws if a filter is zero or the dictionary has a single 1 x 1 filter.
+/// Sulam & Elad, "Working locally thinking globally", IEEE TSP 2017). Whole filters only, for
+/// either boundary: the clipped atoms at a Zero boundary's edges are not in the maximum. Clipped to
+/// 1. Computed in double. Throws if a filter is zero or the dictionary has a single 1 x 1 filter.
 template <class Scalar>
 Scalar mutual_coherence(const ConvDictionary<Scalar>& D) {
   const Index K = D.num_filters(), C = D.channels(), kh = D.kernel_height(), kw = D.kernel_width();

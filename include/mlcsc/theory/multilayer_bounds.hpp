@@ -2,16 +2,16 @@
 // a model and its true codes (Papyan, Romano, Elad, "Convolutional neural networks analyzed via
 // convolutional sparse coding", JMLR 18, 2017, arXiv 1607.08194).
 //
-// What is verified, and against what (the full paper text was not reachable through our search
-// tools; only its abstract and the seed talk "sparsity in CNNs", which reproduces the theorems):
-//   VERIFIED against the talk's slides (exact typeset formulas):
+// What is verified, and against what (docs/theory.md; the full paper text was not reachable, only
+// its abstract and the typeset formulas of a talk on the paper that reproduces the theorems):
+//   VERIFIED against those typeset formulas:
 //     uniqueness          ||Gamma_l||_{0,inf} <= lambda_l < 1/2 (1 + 1/mu(D_l))
 //     forward pass        ||Gamma_l||_{0,inf} < 1/2 (1 + (1/mu_l) |G_l^min| / |G_l^max|)
 //                                               - (1/mu_l) eps_{l-1} / |G_l^max|
 //     layered Lasso       ||Gamma_l||_{0,inf} < 1/3 (1 + 1/mu(D_l))   (the slide typesets mu(D_L))
 //     and their conclusions qualitatively: supports found (forward pass), only correct supports and
 //     all large enough coefficients (layered Lasso), ||hat Gamma_l - Gamma_l||_{2,inf} <= eps_l.
-//   UNVERIFIED (from THEORY.md, written from memory of the papers; used only for the reported eps
+//   UNVERIFIED (written from memory of the papers; used only for the reported eps
 //   values and the suggested thresholds, never for a pass/fail of the conditions above):
 //     forward-pass threshold interval  |G^min| - C_l - eps_{l-1} > beta_l > K_l + eps_{l-1},
 //       C_l = (k_l - 1) mu_l |G^max|, K_l = k_l mu_l |G^max|;

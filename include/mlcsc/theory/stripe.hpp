@@ -2,7 +2,7 @@
 // energy ||G||_{2,inf} of a code, and patch energy ||E||^P_{2,inf} of a signal (the noise norm of
 // the Papyan-Sulam-Elad Lasso stability theorem).
 //
-// Definitions (API.md section 8; Papyan, Sulam, Elad, "Working Locally Thinking Globally",
+// Definitions (docs/theory.md; Papyan, Sulam, Elad, "Working Locally Thinking Globally",
 // IEEE TSP 65(21), 2017, arXiv 1607.02005 / 1607.02009):
 //  * the filters are kh x kw with anchor (a, b) = ((kh-1)/2, (kw-1)/2): the atom of code position
 //    (i, j) covers signal rows i-a .. i-a+kh-1 and columns j-b .. j-b+kw-1;
@@ -10,11 +10,12 @@
 //  * a stripe is the set of coefficients, over all channels (filters), whose atoms overlap one
 //    patch: a (2kh-1) x (2kw-1) window of every code map, wrapped for Circular, clipped for Zero.
 //
-// Provenance: the 1-D definitions are those of shared THEORY.md section 1 (a stripe is the 2n-1
-// needles whose atoms overlap a length-n patch; ||G||_{0,inf} the largest l0 norm of a stripe, the
-// seed talk's "maximal number of non-zeroes in a local neighborhood"; ||E||^P_{2,inf} the largest
-// l2 norm of a length-n patch). The stored copies of the paper stop after its introduction, so the
-// wording could not be checked there. The 2-D, multi-channel and boundary conventions are API.md's.
+// Provenance: the 1-D definitions are the paper's (a stripe is the 2n-1 needles whose atoms
+// overlap a length-n patch; ||G||_{0,inf} the largest l0 norm of a stripe, "the maximal number of
+// non-zeroes in a local neighborhood"; ||E||^P_{2,inf} the largest l2 norm of a length-n patch).
+// The copies of the paper we could read stop after its introduction, so the wording could not be
+// checked there. The 2-D, multi-channel and boundary conventions are this library's
+// (docs/operator-concept.md).
 //
 // Computation: the per-position counts (or squared magnitudes) are summed over channels once,
 // then every window sum comes from 1-D prefix sums along the width and then along the height
@@ -165,7 +166,7 @@ Index stripe_sparsity(const FeatureMaps<Scalar>& g, Index kh, Index kw, Boundary
                                   kw - 1, internal::is_circular(b));
 }
 
-/// \brief \f$ \|\Gamma\|_{0,\infty}^{S} \f$ counting exact nonzeros (API.md section 8); see the
+/// \brief \f$ \|\Gamma\|_{0,\infty}^{S} \f$ counting exact nonzeros (docs/theory.md); see the
 /// overload with a threshold for the definition of a stripe.
 template <class Scalar>
 Index stripe_sparsity(const FeatureMaps<Scalar>& g, Index kh, Index kw,

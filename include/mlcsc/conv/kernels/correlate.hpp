@@ -31,8 +31,8 @@
 //    output maps are contiguous, B::maps values per tap, so a micro-tile streams its filter
 //    values in order from L1 instead of one short run per tap strided by cout.
 //  * Explicit Eigen packet math (ploadu / pset1 / pmadd / pstoreu), so the vector width is stated
-//    and the accumulators stay in registers whatever the compiler (PERFORMANCE.md: g++ does not
-//    keep an auto-vectorized accumulator block in registers). A partial last packet is computed
+//    and the accumulators stay in registers whatever the compiler (measured: g++ does not keep an
+//    auto-vectorized accumulator block in registers). A partial last packet is computed
 //    in full (the tile has slack columns) and only its valid lanes are stored.
 //  * OpenMP over tiles. Every output value is summed by one thread in an order fixed by the shape
 //    and the build (c, u, v; by tap phases in the tap-phase kernel), so results are bitwise
@@ -54,8 +54,8 @@
 
 #include <Eigen/Core>
 
-#include "../../internal/parallel.hpp"
 #include "../../core/boundary.hpp"
+#include "../../internal/parallel.hpp"
 #include "blocking.hpp"
 #include "lane_shift.hpp"
 #include "pad_tile.hpp"
@@ -107,6 +107,29 @@ template <class Scalar>
 using packet_t = typename Eigen::internal::packet_traits<Scalar>::type;
 template <class Scalar>
 constexpr int packet_size = Eigen::internal::unpacket_traits<packet_t<Scalar>>::size;
+
+/// Stores a micro-tile's accumulators: M rows (acc(m, n), row m at out + m * row_stride) of NB
+/// packets; a Partial tile is one packet wide of which the first `valid` lanes are stored.
+template <bool Partial, int M, int NB, class Scalar, class Acc>
+EIGEN_ALWAYS_INLINE void store_tile(Scalar* out, Eigen::Index row_stride, Eigen::Index valid,
+                                    Acc&& acc) {
+  using namespace Eigen::internal;
+  constexpr int L = packet_size<Scalar>;
+  if constexpr (!Partial) {
+    MLCSC_UNROLL
+    for (int m = 0; m < M; ++m) {
+      MLCSC_UNROLL
+      for (int n = 0; n < NB; ++n) pstoreu(out + m * row_stride + n * L, acc(m, n));
+    }
+  } else {
+    static_assert(NB == 1, "a partial micro-tile is one packet wide");
+    EIGEN_ALIGN_MAX Scalar lanes[L];
+    for (int m = 0; m < M; ++m) {
+      pstoreu(lanes, acc(m, 0));
+      for (Eigen::Index l = 0; l < valid; ++l) out[m * row_stride + l] = lanes[l];
+    }
+  }
+}
 
 /// The output maps of a micro-tile of blocking B: the block width of the packed filters.
 template <class B = DefaultConvBlocking>
@@ -172,42 +195,38 @@ inline void corr_micro(const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index 
       }
     }
   }
-  Scalar* out = T.out + o0 * T.out_plane + oi * T.out_stride + oj;
-  if constexpr (!Partial) {
-    MLCSC_UNROLL
-    for (int m = 0; m < MB; ++m) {
-      MLCSC_UNROLL
-      for (int n = 0; n < NB; ++n) pstoreu(out + m * T.out_plane + n * L, acc[m][n]);
-    }
-  } else {
-    static_assert(NB == 1, "a partial micro-tile is one packet wide");
-    EIGEN_ALIGN_MAX Scalar lanes[L];
-    for (int m = 0; m < MB; ++m) {
-      pstoreu(lanes, acc[m][0]);
-      for (Eigen::Index l = 0; l < valid; ++l) out[m * T.out_plane + l] = lanes[l];
-    }
-  }
+  store_tile<Partial, MB, NB>(T.out + o0 * T.out_plane + oi * T.out_stride + oj, T.out_plane, valid,
+                              [&](int m, int n) { return acc[m][n]; });
 }
 
-/// One output row segment [j0, j1) (tile columns from tj) of MB maps: micro-tiles of
-/// B::packets_for(MB) packets first, then of 4, 2 and 1 packets (those narrower), then one partial
-/// packet.
+/// Walks an output row segment [j0, j1) in micro-tiles: of NB packets first, then of 4, 2 and 1
+/// packets (those narrower than NB), then one partial packet. Calls
+/// micro(width, partial, j, valid) with width an std::integral_constant<int> (packets) and
+/// partial an std::bool_constant; `valid` is the partial tile's lane count (0 otherwise).
+template <class Scalar, int NB, class Micro>
+EIGEN_ALWAYS_INLINE void for_row_tiles(Eigen::Index j0, Eigen::Index j1, Micro&& micro) {
+  constexpr int L = packet_size<Scalar>;
+  using full = std::false_type;
+  Eigen::Index j = j0;
+  for (; j + NB * L <= j1; j += NB * L) micro(std::integral_constant<int, NB>{}, full{}, j, 0);
+  if constexpr (NB > 4)
+    for (; j + 4 * L <= j1; j += 4 * L) micro(std::integral_constant<int, 4>{}, full{}, j, 0);
+  if constexpr (NB > 2)
+    for (; j + 2 * L <= j1; j += 2 * L) micro(std::integral_constant<int, 2>{}, full{}, j, 0);
+  for (; j + L <= j1; j += L) micro(std::integral_constant<int, 1>{}, full{}, j, 0);
+  if (j < j1) micro(std::integral_constant<int, 1>{}, std::true_type{}, j, j1 - j);
+}
+
+/// One output row segment [j0, j1) (tile columns from tj) of MB maps, in micro-tiles of
+/// B::packets_for(MB) packets and narrower.
 template <class Scalar, class B, int MB>
 void corr_row(const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index ti, Eigen::Index tj,
               Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
-  constexpr int L = packet_size<Scalar>;
-  constexpr int NB = B::packets_for(MB);
-  Eigen::Index j = j0;
-  for (; j + NB * L <= j1; j += NB * L)
-    corr_micro<Scalar, B, MB, NB, false>(T, o0, ti, tj + j - j0, oi, j, 0);
-  if constexpr (NB > 4)
-    for (; j + 4 * L <= j1; j += 4 * L)
-      corr_micro<Scalar, B, MB, 4, false>(T, o0, ti, tj + j - j0, oi, j, 0);
-  if constexpr (NB > 2)
-    for (; j + 2 * L <= j1; j += 2 * L)
-      corr_micro<Scalar, B, MB, 2, false>(T, o0, ti, tj + j - j0, oi, j, 0);
-  for (; j + L <= j1; j += L) corr_micro<Scalar, B, MB, 1, false>(T, o0, ti, tj + j - j0, oi, j, 0);
-  if (j < j1) corr_micro<Scalar, B, MB, 1, true>(T, o0, ti, tj + j - j0, oi, j, j1 - j);
+  for_row_tiles<Scalar, B::packets_for(MB)>(
+      j0, j1, [&](auto nb, auto partial, Eigen::Index j, Eigen::Index valid) {
+        corr_micro<Scalar, B, MB, decltype(nb)::value, decltype(partial)::value>(
+            T, o0, ti, tj + j - j0, oi, j, valid);
+      });
 }
 
 /// Calls f(std::integral_constant<int, MB>{}) with MB = mb in 1 .. Max (mb beyond is Max): the
@@ -281,36 +300,19 @@ inline void corr_micro_phase(const TileView<Scalar>& T, Eigen::Index o, Eigen::I
       }
     }
   }
-  Scalar* out = T.out + o * T.out_plane + oi * T.out_stride + oj;
-  if constexpr (!Partial) {
-    MLCSC_UNROLL
-    for (int n = 0; n < NB; ++n) pstoreu(out + n * L, acc[n]);
-  } else {
-    static_assert(NB == 1, "a partial micro-tile is one packet wide");
-    EIGEN_ALIGN_MAX Scalar lanes[L];
-    pstoreu(lanes, acc[0]);
-    for (Eigen::Index l = 0; l < valid; ++l) out[l] = lanes[l];
-  }
+  store_tile<Partial, 1, NB>(T.out + o * T.out_plane + oi * T.out_stride + oj, 0, valid,
+                             [&](int, int n) { return acc[n]; });
 }
 
 /// One output row segment [j0, j1) of map o by the tap-phase kernel.
 template <class Scalar, class B>
 void corr_row_phase(const TileView<Scalar>& T, Eigen::Index o, Eigen::Index ti, Eigen::Index tj,
                     Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
-  constexpr int L = packet_size<Scalar>;
-  constexpr int NB = B::phase_packets;
-  Eigen::Index j = j0;
-  for (; j + NB * L <= j1; j += NB * L)
-    corr_micro_phase<Scalar, B, NB, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  if constexpr (NB > 4)
-    for (; j + 4 * L <= j1; j += 4 * L)
-      corr_micro_phase<Scalar, B, 4, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  if constexpr (NB > 2)
-    for (; j + 2 * L <= j1; j += 2 * L)
-      corr_micro_phase<Scalar, B, 2, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  for (; j + L <= j1; j += L)
-    corr_micro_phase<Scalar, B, 1, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  if (j < j1) corr_micro_phase<Scalar, B, 1, true>(T, o, ti, tj + j - j0, oi, j, j1 - j);
+  for_row_tiles<Scalar, B::phase_packets>(
+      j0, j1, [&](auto nb, auto partial, Eigen::Index j, Eigen::Index valid) {
+        corr_micro_phase<Scalar, B, decltype(nb)::value, decltype(partial)::value>(
+            T, o, ti, tj + j - j0, oi, j, valid);
+      });
 }
 
 /// The tap-phase kernel runs the blocks of one output map when the filter rows span two packets.
@@ -418,37 +420,19 @@ inline void corr_micro_rows(const TileView<Scalar>& T, Eigen::Index o, Eigen::In
     taps(std::integral_constant<bool, LaneShift<Scalar>::available>{});
   else
     taps(std::false_type{});
-  Scalar* out = T.out + o * T.out_plane + oi * T.out_stride + oj;
-  if constexpr (!Partial) {
-    MLCSC_UNROLL
-    for (int r = 0; r < R; ++r) {
-      MLCSC_UNROLL
-      for (int n = 0; n < NB; ++n) pstoreu(out + r * T.out_stride + n * L, acc[r][n]);
-    }
-  } else {
-    static_assert(NB == 1, "a partial micro-tile is one packet wide");
-    EIGEN_ALIGN_MAX Scalar lanes[L];
-    for (int r = 0; r < R; ++r) {
-      pstoreu(lanes, acc[r][0]);
-      for (Eigen::Index l = 0; l < valid; ++l) out[r * T.out_stride + l] = lanes[l];
-    }
-  }
+  store_tile<Partial, R, NB>(T.out + o * T.out_plane + oi * T.out_stride + oj, T.out_stride, valid,
+                             [&](int r, int n) { return acc[r][n]; });
 }
 
 /// B::rows output rows of map o over columns [j0, j1).
 template <class Scalar, class B>
 void corr_row_block(const TileView<Scalar>& T, Eigen::Index o, Eigen::Index ti, Eigen::Index tj,
                     Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
-  constexpr int L = packet_size<Scalar>;
-  constexpr int NB = B::row_packets;
-  Eigen::Index j = j0;
-  for (; j + NB * L <= j1; j += NB * L)
-    corr_micro_rows<Scalar, B, NB, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  if constexpr (NB > 2)
-    for (; j + 2 * L <= j1; j += 2 * L)
-      corr_micro_rows<Scalar, B, 2, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  for (; j + L <= j1; j += L) corr_micro_rows<Scalar, B, 1, false>(T, o, ti, tj + j - j0, oi, j, 0);
-  if (j < j1) corr_micro_rows<Scalar, B, 1, true>(T, o, ti, tj + j - j0, oi, j, j1 - j);
+  for_row_tiles<Scalar, B::row_packets>(
+      j0, j1, [&](auto nb, auto partial, Eigen::Index j, Eigen::Index valid) {
+        corr_micro_rows<Scalar, B, decltype(nb)::value, decltype(partial)::value>(
+            T, o, ti, tj + j - j0, oi, j, valid);
+      });
 }
 
 /// Row blocking pays when there are fewer output maps than the map-blocked kernel needs to reuse
