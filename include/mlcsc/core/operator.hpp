@@ -39,6 +39,90 @@ const Eigen::Ref<const Matrix<Scalar>>& values(const Eigen::Ref<const Matrix<Sca
   return m;
 }
 
+// --- the concept as code ----------------------------------------------------------------------
+
+namespace internal::concept_detail {
+template <class T>
+const T& cref();
+template <class T>
+T& ref();
+
+#define MLCSC_DETECT(name, expr)    \
+  template <class Op, class = void> \
+  struct name : std::false_type {}; \
+  template <class Op>               \
+  struct name<Op, std::void_t<decltype(expr)>> : std::true_type {}
+
+MLCSC_DETECT(has_types, (std::declval<typename Op::Scalar>(), cref<typename Op::Signal>(),
+                         cref<typename Op::Code>()));
+MLCSC_DETECT(has_analyze,
+             cref<Op>().analyze(cref<typename Op::Signal>(), ref<typename Op::Code>()));
+MLCSC_DETECT(has_synthesize,
+             cref<Op>().synthesize(cref<typename Op::Code>(), ref<typename Op::Signal>()));
+MLCSC_DETECT(has_analyze_new, typename Op::Code(cref<Op>().analyze(cref<typename Op::Signal>())));
+MLCSC_DETECT(has_synthesize_new,
+             typename Op::Signal(cref<Op>().synthesize(cref<typename Op::Code>())));
+MLCSC_DETECT(has_lipschitz_for, double(cref<Op>().lipschitz_for(cref<typename Op::Signal>())));
+MLCSC_DETECT(has_code_like, typename Op::Code(cref<Op>().code_like(cref<typename Op::Signal>())));
+MLCSC_DETECT(has_signal_like,
+             typename Op::Signal(cref<Op>().signal_like(cref<typename Op::Code>())));
+MLCSC_DETECT(has_code_rows, Index(cref<Op>().code_rows()));
+MLCSC_DETECT(has_check_signal,
+             cref<Op>().check_signal(cref<typename Op::Signal>(), static_cast<const char*>(nullptr),
+                                     static_cast<const char*>(nullptr)));
+MLCSC_DETECT(has_signal_view, cref<Op>().signal_view(cref<typename Op::Signal>()));
+MLCSC_DETECT(has_values, (values(ref<typename Op::Code>()), values(cref<typename Op::Signal>())));
+#undef MLCSC_DETECT
+}  // namespace internal::concept_detail
+
+/// True when Op models the operator concept at the top of this file (docs/operator-concept.md).
+template <class Op>
+inline constexpr bool is_operator_v = [] {
+  using namespace internal::concept_detail;
+  return has_types<Op>::value && has_analyze<Op>::value && has_synthesize<Op>::value &&
+         has_analyze_new<Op>::value && has_synthesize_new<Op>::value &&
+         has_lipschitz_for<Op>::value && has_code_like<Op>::value && has_signal_like<Op>::value &&
+         has_code_rows<Op>::value && has_check_signal<Op>::value && has_signal_view<Op>::value &&
+         has_values<Op>::value;
+}();
+
+namespace internal {
+/// Checked by every pursuit (static_assert(internal::require_operator<Op>::value)): a type that
+/// does not model the concept fails to compile there, first with a message naming the first
+/// member it lacks.
+template <class Op>
+struct require_operator {
+  static_assert(concept_detail::has_types<Op>::value,
+                "mlcsc: not an operator: needs the types Op::Scalar, Op::Signal and Op::Code "
+                "(docs/operator-concept.md)");
+  static_assert(concept_detail::has_analyze<Op>::value,
+                "mlcsc: not an operator: needs void analyze(const Signal&, Code&) const");
+  static_assert(concept_detail::has_synthesize<Op>::value,
+                "mlcsc: not an operator: needs void synthesize(const Code&, Signal&) const");
+  static_assert(concept_detail::has_analyze_new<Op>::value,
+                "mlcsc: not an operator: needs Code analyze(const Signal&) const");
+  static_assert(concept_detail::has_synthesize_new<Op>::value,
+                "mlcsc: not an operator: needs Signal synthesize(const Code&) const");
+  static_assert(concept_detail::has_lipschitz_for<Op>::value,
+                "mlcsc: not an operator: needs Scalar lipschitz_for(const Signal&) const");
+  static_assert(concept_detail::has_code_like<Op>::value,
+                "mlcsc: not an operator: needs Code code_like(const Signal&) const");
+  static_assert(concept_detail::has_signal_like<Op>::value,
+                "mlcsc: not an operator: needs Signal signal_like(const Code&) const");
+  static_assert(concept_detail::has_code_rows<Op>::value,
+                "mlcsc: not an operator: needs Index code_rows() const");
+  static_assert(concept_detail::has_check_signal<Op>::value,
+                "mlcsc: not an operator: needs void check_signal(const Signal&, const char* "
+                "where, const char* name) const");
+  static_assert(concept_detail::has_signal_view<Op>::value,
+                "mlcsc: not an operator: needs signal_view(const Signal&) const");
+  static_assert(concept_detail::has_values<Op>::value,
+                "mlcsc: not an operator: needs values(Code&) and values(const Signal&), the "
+                "coefficients as one Eigen matrix");
+  static constexpr bool value = true;
+};
+}  // namespace internal
+
 namespace internal {
 /// Whether Op is a dense Dictionary (the pursuits that need a Gram matrix or explicit atoms).
 template <class T>

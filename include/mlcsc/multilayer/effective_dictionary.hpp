@@ -24,10 +24,9 @@
 namespace mlcsc {
 
 /// \brief The composition \f$ D^{(l)} = D_1 D_2 \cdots D_l \f$ of layers, modelling the operator
-/// concept (docs/operator-concept.md), so every single-layer pursuit (`lasso`, `thresholding`, ...) runs
-/// on it unchanged:
-/// \f$ \mathrm{synthesize}(\Gamma) = D_1(D_2(\cdots D_l\Gamma)) \f$,
-/// \f$ \mathrm{analyze}(x) = D_l^T(\cdots D_2^T(D_1^T x)) \f$.
+/// concept (docs/operator-concept.md), so every single-layer pursuit (`lasso`, `thresholding`, ...)
+/// runs on it unchanged: \f$ \mathrm{synthesize}(\Gamma) = D_1(D_2(\cdots D_l\Gamma)) \f$, \f$
+/// \mathrm{analyze}(x) = D_l^T(\cdots D_2^T(D_1^T x)) \f$.
 ///
 /// `lipschitz_for(y)` = \f$ \|D^{(l)}\|_2^2 \f$ for signals shaped like y: dense layers, the
 /// exact norm of the product formed in double; convolutional ones, Lanczos on
@@ -50,6 +49,10 @@ namespace mlcsc {
 /// \endcode
 template <class Op>
 class ComposedOperator {
+  static_assert(is_operator_v<Op>,
+                "mlcsc::ComposedOperator<Op>: Op does not model the operator concept "
+                "(docs/operator-concept.md; internal::require_operator<Op> names what is missing)");
+
  public:
   using Scalar = typename Op::Scalar;
   using Signal = typename Op::Signal;

@@ -78,6 +78,10 @@ struct MLBPParams {
 /// \endcode
 template <class Op>
 class MultiLayer {
+  static_assert(is_operator_v<Op>,
+                "mlcsc::MultiLayer<Op>: Op does not model the operator concept "
+                "(docs/operator-concept.md; internal::require_operator<Op> names what is missing)");
+
  public:
   using Scalar = typename Op::Scalar;
   using Signal = typename Op::Signal;

@@ -44,6 +44,7 @@ PursuitResult<typename Op::Code, typename Op::Scalar> lasso_dispatch(
 /// \endcode
 template <class Op, class SignalLike>
 auto lasso(const Op& D, const SignalLike& y, const LassoParams<typename Op::Scalar>& p) {
+  static_assert(internal::require_operator<Op>::value);
   decltype(auto) ys = D.signal_view(y);
   return internal::lasso_dispatch(D, ys, p, static_cast<const typename Op::Code*>(nullptr));
 }
@@ -52,6 +53,7 @@ auto lasso(const Op& D, const SignalLike& y, const LassoParams<typename Op::Scal
 template <class Op, class SignalLike>
 auto lasso(const Op& D, const SignalLike& y, const LassoParams<typename Op::Scalar>& p,
            const typename Op::Code& init) {
+  static_assert(internal::require_operator<Op>::value);
   decltype(auto) ys = D.signal_view(y);
   D.check_signal(ys, "lasso", "y");
   const auto shape = D.code_like(ys);

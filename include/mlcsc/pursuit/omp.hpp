@@ -88,14 +88,14 @@ void omp_one(const Matrix<Scalar>& A, const Matrix<Scalar>& G, const CV& c, cons
 /// stopping a signal early once ||y - D g||_2 <= tolerance or the next atom is linearly dependent
 /// on the chosen ones. `objective` is 0.5||y - D g||^2 summed over the batch; `iterations` the
 /// largest support size reached; `converged` that every residual met `tolerance` (always true
-/// when tolerance is 0: then the goal is the L atoms). Dense dictionaries only.
+/// when tolerance is 0: then the goal is the L atoms). Dense dictionaries only: another operator
+/// is a compile-time error.
 template <class Op, class SignalLike>
 auto omp(const Op& D, const SignalLike& y, const OmpParams<typename Op::Scalar>& p) {
   using Scalar = typename Op::Scalar;
-  if constexpr (!internal::is_dense_dictionary<Op>::value) {
-    internal::throw_invalid("omp: orthogonal matching pursuit needs a dense Dictionary");
-    return PursuitResult<typename Op::Code, Scalar>{};
-  } else {
+  static_assert(internal::is_dense_dictionary<Op>::value,
+                "mlcsc::omp: orthogonal matching pursuit needs a dense Dictionary");
+  {
     decltype(auto) Y = D.signal_view(y);
     D.check_signal(Y, "omp", "y");
     p.check(D.num_atoms(), "omp");

@@ -13,6 +13,7 @@ namespace mlcsc {
 /// (conv). `threshold` is a scalar, or an Eigen vector with one value per atom (filter).
 template <class Op, class SignalLike, class T>
 auto thresholding(const Op& D, const SignalLike& y, const T& threshold, Shrinkage kind) {
+  static_assert(internal::require_operator<Op>::value);
   using Scalar = typename Op::Scalar;
   decltype(auto) ys = D.signal_view(y);
   D.check_signal(ys, "thresholding", "y");
