@@ -3,18 +3,22 @@
 // For each signal y (a column of Y), with G = D^T D, c = D^T y and r = c - G g (the negative
 // gradient of 0.5||y - D g||^2), starting from g = 0 (or the warm start):
 //   screening (the active-set strategy of glmnet, Friedman, Hastie, Tibshirani 2010): one
-//     vectorized pass over all atoms finds the (at most 8) worst KKT violators
-//     |r_j| > lambda_j + tol outside the working set S;
+//     vectorized pass over all atoms computes r and the violations |r_j| - lambda_j (chunks of r
+//     held in registers over the columns of S), and the (at most 8) worst KKT violators
+//     |r_j| > lambda_j + tol outside the working set S are selected: running maxima per SIMD
+//     lane give a first cut (or show at once that there is no violator), then only the lanes of
+//     a packet above the cut (a compare mask) are considered;
 //   coordinate updates (Friedman, Hastie, Hoefling, Tibshirani 2007, "covariance updates"): each
 //     violator enters S by g_j <- S_{lambda_j}(r_j) / G_jj, r_j seeing the updates before it;
 //   exact solves on S: with s = sign(g_S), x = G_SS^{-1}(c_S - lambda_S s_S) = W^T W (c_S -
 //     lambda_S s_S), where W = L^{-1} is the inverse of the Cholesky factor of G_SS (read from G
-//     in place): two matrix-vector products, no substitution chains. W gains one row per
-//     entering atom (the inverse Cholesky update of Batch-OMP, Rubinstein et al. 2008) and is
-//     downdated by Givens rotations when an atom leaves (never refactored). If
-//     sign(x) = s, g_S = x solves the problem restricted to S exactly. Otherwise the feature-sign
-//     step (Lee, Battle, Raina, Ng, NIPS 2006) moves g towards x up to the first sign change, which
-//     lowers the objective, and that atom leaves S. An atom that depends linearly on S (G_SS
+//     in place): two matrix-vector products over the triangle in SIMD packets (rows of W are
+//     zero-padded to whole packets), no substitution chains. W gains one row per entering atom
+//     (the inverse Cholesky update of Batch-OMP, Rubinstein et al. 2008) and is downdated by
+//     Givens rotations when an atom leaves (never refactored). If sign(x) = s, g_S = x solves the
+//     problem restricted to S exactly. Otherwise the feature-sign step (Lee, Battle, Raina, Ng,
+//     NIPS 2006) moves g towards x up to the first sign change, which lowers the objective, and
+//     that atom leaves S. An atom that depends linearly on S (G_SS
 //     singular, as happens on overcomplete DCTs) takes a null-space step instead: along v with D v
 //     = 0 the fit is unchanged and the l1 term does not increase, up to the first coefficient
 //     reaching zero, which leaves S;
@@ -32,7 +36,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <functional>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "../dense/dictionary.hpp"
@@ -42,39 +49,155 @@
 
 namespace mlcsc::internal {
 
+// Small dense kernels on double data in Eigen's packets (the target's SIMD width), for the k x k
+// algebra of the solver.
+namespace cd_kernels {
+using Packet = typename Eigen::internal::packet_traits<double>::type;
+constexpr Index kP = Eigen::internal::packet_traits<double>::size;
+
+// out[j] = sum_{i < k} W(i, j) v[i] for j < k (W^T v), W lower triangular with row stride ld,
+// its rows zero right of the diagonal up to ld. Column chunks of NP packets stay in registers.
+template <int NP>
+inline void lower_t_chunk(const double* W, Index ld, Index k, Index q0, const double* v,
+                          double* out) {
+  Packet acc[NP];
+  for (int t = 0; t < NP; ++t) acc[t] = Eigen::internal::pset1<Packet>(0.0);
+  for (Index i = q0; i < k; ++i) {
+    const Packet vi = Eigen::internal::pset1<Packet>(v[i]);
+    const double* row = W + i * ld + q0;
+    for (int t = 0; t < NP; ++t)
+      acc[t] = Eigen::internal::pmadd(Eigen::internal::ploadu<Packet>(row + t * kP), vi, acc[t]);
+  }
+  for (int t = 0; t < NP; ++t) Eigen::internal::pstoreu(out + q0 + t * kP, acc[t]);
+}
+inline void lower_transpose_times(const double* W, Index ld, Index k, const double* v,
+                                  double* out) {
+  Index q0 = 0;
+  for (; q0 + 4 * kP <= k; q0 += 4 * kP) lower_t_chunk<4>(W, ld, k, q0, v, out);
+  switch ((k - q0 + kP - 1) / kP) {
+    case 1:
+      lower_t_chunk<1>(W, ld, k, q0, v, out);
+      break;
+    case 2:
+      lower_t_chunk<2>(W, ld, k, q0, v, out);
+      break;
+    case 3:
+      lower_t_chunk<3>(W, ld, k, q0, v, out);
+      break;
+    case 4:
+      lower_t_chunk<4>(W, ld, k, q0, v, out);
+      break;
+    default:
+      break;
+  }
+}
+
+// out[i] = sum_{j <= i} W(i, j) v[j] for i0 <= i < i1 (rows of W v), four rows at a time; v is
+// read up to the packet holding the diagonal (finite there; W is zero beyond it).
+inline void lower_times(const double* W, Index ld, Index i0, Index i1, const double* v,
+                        double* out) {
+  using namespace Eigen::internal;
+  Index i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const double* r0 = W + i * ld;
+    Packet a0 = pset1<Packet>(0.0), a1 = a0, a2 = a0, a3 = a0;
+    const Index end = i + 4;  // packets covering columns 0..i+3
+    for (Index j = 0; j < end; j += kP) {
+      const Packet vj = ploadu<Packet>(v + j);
+      a0 = pmadd(ploadu<Packet>(r0 + j), vj, a0);
+      a1 = pmadd(ploadu<Packet>(r0 + ld + j), vj, a1);
+      a2 = pmadd(ploadu<Packet>(r0 + 2 * ld + j), vj, a2);
+      a3 = pmadd(ploadu<Packet>(r0 + 3 * ld + j), vj, a3);
+    }
+    out[i] = predux(a0);
+    out[i + 1] = predux(a1);
+    out[i + 2] = predux(a2);
+    out[i + 3] = predux(a3);
+  }
+  for (; i < i1; ++i) {
+    const double* r0 = W + i * ld;
+    Packet a0 = pset1<Packet>(0.0);
+    for (Index j = 0; j <= i; j += kP)
+      a0 = pmadd(ploadu<Packet>(r0 + j), ploadu<Packet>(v + j), a0);
+    out[i] = predux(a0);
+  }
+}
+
+// Bit t set iff x[t] > cut, over one packet of Scalar (a compare and a mask move where the target
+// has them).
+template <class Scalar>
+inline std::uint32_t greater_mask(const Scalar* x, Scalar cut) {
+  constexpr int P = Eigen::internal::packet_traits<Scalar>::size;
+  constexpr bool kDouble = std::is_same_v<Scalar, double>;
+#if defined(EIGEN_VECTORIZE_AVX512)
+  if constexpr (kDouble && P == 8)
+    return _mm512_cmp_pd_mask(_mm512_loadu_pd(x), _mm512_set1_pd(cut), _CMP_GT_OQ);
+  if constexpr (!kDouble && P == 16)
+    return _mm512_cmp_ps_mask(_mm512_loadu_ps(x), _mm512_set1_ps(cut), _CMP_GT_OQ);
+#endif
+#if defined(EIGEN_VECTORIZE_AVX)
+  if constexpr (kDouble && P == 4)
+    return std::uint32_t(
+        _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(x), _mm256_set1_pd(cut), _CMP_GT_OQ)));
+  if constexpr (!kDouble && P == 8)
+    return std::uint32_t(
+        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x), _mm256_set1_ps(cut), _CMP_GT_OQ)));
+#endif
+#if defined(EIGEN_VECTORIZE_SSE2)
+  if constexpr (kDouble && P == 2)
+    return std::uint32_t(_mm_movemask_pd(_mm_cmpgt_pd(_mm_loadu_pd(x), _mm_set1_pd(cut))));
+  if constexpr (!kDouble && P == 4)
+    return std::uint32_t(_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(x), _mm_set1_ps(cut))));
+#endif
+  std::uint32_t mask = 0;
+  for (int t = 0; t < P; ++t) mask |= std::uint32_t(x[t] > cut) << t;
+  return mask;
+}
+}  // namespace cd_kernels
+
 template <class Scalar>
 struct CdWorkspace {
   Vector<Scalar> r;                              // m: c - G g, valid at each screening
   Eigen::Array<Scalar, Eigen::Dynamic, 1> viol;  // m: screening scratch
   Eigen::VectorXi active;                        // kmax: the working set S, first `size` entries
-  // kmax x kmax, row-major: W, lower triangular with W^T W = G_SS^{-1} (W = L^{-1} for the
-  // Cholesky factor L L^T = G_SS, up to the signs of its rows), in the order of `active`; first
-  // `chol_rows` rows valid. Every row is zero right of its diagonal, so the leading blocks of W
-  // multiply as plain matrices.
+  // kmax x ld, row-major (ld = padded(kmax)): W, lower
+  // triangular with W^T W = G_SS^{-1} (W = L^{-1} for the Cholesky factor L L^T = G_SS, up to
+  // the signs of its rows), in the order of `active`; first `chol_rows` rows valid. Every row is
+  // zero right of its diagonal, so the leading blocks of W multiply as plain matrices and the
+  // kernels read whole packets.
   Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> winv;
-  Vector<double> gs, cs, lam, x, y;  // kmax, per member of S
-  Vector<double> u;  // kmax: u = W (c_S - lambda_S s_S), first `u_rows` entries valid
+  Vector<double> gs, cs, lam, x, y;  // ld (first kmax used), per member of S
+  Vector<double> u;                  // ld: u = W (c_S - lambda_S s_S), first `u_rows` entries valid
   Eigen::Array<signed char, Eigen::Dynamic, 1> sign;  // kmax: sign pattern of gs
+  Vector<Scalar> coef;                                // kmax: g_S in Scalar, for the residual
   Matrix<Scalar> cblock;                              // m x kBlock: D^T Y of the current block
   Vector<Scalar> resid;                               // n: y - D g, for the objective
-  Index size = 0, chol_rows = 0, u_rows = 0, kmax = 0;
+  Index size = 0, chol_rows = 0, u_rows = 0, kmax = 0, ld = 0;
 
+  // Row length of W and of the k-vectors: whole packets past the 3 columns the four-row kernel
+  // reads beyond a row's diagonal.
+  static Index padded(Index k) {
+    constexpr Index q = cd_kernels::kP;
+    return (k + 3 + q - 1) / q * q;
+  }
   CdWorkspace(Index n, Index m, Index kmax_, Index block)
       : r(m),
         viol(m),
         active(kmax_),
-        winv(Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>::Zero(kmax_,
-                                                                                          kmax_)),
-        gs(kmax_),
-        cs(kmax_),
-        lam(kmax_),
-        x(kmax_),
-        y(kmax_),
-        u(kmax_),
+        winv(Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>::Zero(
+            kmax_, padded(kmax_))),
+        gs(Vector<double>::Zero(padded(kmax_))),
+        cs(Vector<double>::Zero(padded(kmax_))),
+        lam(Vector<double>::Zero(padded(kmax_))),
+        x(Vector<double>::Zero(padded(kmax_))),
+        y(Vector<double>::Zero(padded(kmax_))),
+        u(Vector<double>::Zero(padded(kmax_))),
         sign(kmax_),
+        coef(kmax_),
         cblock(m, block),
         resid(n),
-        kmax(kmax_) {}
+        kmax(kmax_),
+        ld(padded(kmax_)) {}
 };
 
 template <class Scalar>
@@ -135,11 +258,24 @@ class CoordinateDescent {
   }
 
  private:
+  // Soft thresholding S_lam(z), branch-free.
   static double shrink1(double z, double lam, bool nonneg) {
-    if (nonneg) return std::max(z - lam, 0.0);
-    return z > lam ? z - lam : (z < -lam ? z + lam : 0.0);
+    const double up = std::max(z - lam, 0.0);
+    return nonneg ? up : up + std::min(z + lam, 0.0);
   }
-  static signed char sgn(double v) { return v > 0 ? 1 : (v < 0 ? -1 : 0); }
+  static int lowest_bit(std::uint32_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(x);
+#else
+    int b = 0;
+    while (!(x & 1u)) x >>= 1, ++b;
+    return b;
+#endif
+  }
+  // Branch-free: the signs of fresh solutions are unpredictable.
+  static signed char sgn(double v) {
+    return static_cast<signed char>(int(v > 0) - int(v < 0));
+  }
 
   // Appends atom j to S with coefficient gj (its row of the factor is computed by `factor`).
   template <class CV>
@@ -195,12 +331,16 @@ class CoordinateDescent {
         w.u(i) = c * ui - s * vi;
         w.u(i + 1) = s * ui + c * vi;
       }
-      double* __restrict u = W.row(i).data();
-      double* __restrict v = W.row(i + 1).data();
-      for (Index col = 0; col <= i; ++col) {
-        const double ui = u[col], vi = v[col];
-        u[col] = c * ui - s * vi;
-        v[col] = s * ui + c * vi;
+      // Whole packets: both rows are zero right of column i + 1 (up to ld).
+      using cd_kernels::Packet;
+      using namespace Eigen::internal;
+      double* u = W.row(i).data();
+      double* v = W.row(i + 1).data();
+      const Packet cp = pset1<Packet>(c), sp = pset1<Packet>(s);
+      for (Index col = 0; col <= i; col += cd_kernels::kP) {
+        const Packet ui = ploadu<Packet>(u + col), vi = ploadu<Packet>(v + col);
+        pstoreu(u + col, psub(pmul(cp, ui), pmul(sp, vi)));
+        pstoreu(v + col, pmadd(sp, ui, pmul(cp, vi)));
       }
     }
     W.row(n - 1).head(n).setZero();
@@ -208,18 +348,55 @@ class CoordinateDescent {
     if (move_u) w.u_rows = std::min(w.u_rows, n) - 1;
   }
 
-  // r = c - G_:S g_S over all atoms, four columns at a time.
+  // r = c - G_:S g_S over all atoms, and the violations |r_j| - lambda_j (r_j - lambda_j if
+  // nonnegative): chunks of four packets of r stay in registers over the columns of S.
   template <class CV>
   void full_residual(const CV& c, CdWorkspace<Scalar>& w) const {
-    w.r = c;
-    Index a = 0;
-    auto col = [&](Index i) { return G_.col(w.active(i)); };
-    auto coef = [&](Index i) { return Scalar(w.gs(i)); };
-    for (; a + 3 < w.size; a += 4)
-      w.r.noalias() -= col(a) * coef(a) + col(a + 1) * coef(a + 1) + col(a + 2) * coef(a + 2) +
-                       col(a + 3) * coef(a + 3);
-    for (; a + 1 < w.size; a += 2) w.r.noalias() -= col(a) * coef(a) + col(a + 1) * coef(a + 1);
-    if (a < w.size) w.r.noalias() -= col(a) * coef(a);
+    using namespace Eigen::internal;
+    using SPacket = typename packet_traits<Scalar>::type;
+    constexpr Index P = packet_traits<Scalar>::size;
+    const Index m = G_.rows(), k = w.size;
+    for (Index a = 0; a < k; ++a) w.coef(a) = Scalar(-w.gs(a));
+    const Scalar* G = G_.data();
+    const Scalar* cc = c.data();
+    const Scalar* coef = w.coef.data();
+    const Scalar* sl = screen_lam_.data();
+    const int* act = w.active.data();
+    Scalar* r = w.r.data();
+    Scalar* v = w.viol.data();
+    auto finish = [&](Index i, SPacket ri) {
+      pstoreu(r + i, ri);
+      pstoreu(v + i, psub(nonneg_ ? ri : pabs(ri), ploadu<SPacket>(sl + i)));
+    };
+    Index i = 0;
+    for (; i + 4 * P <= m; i += 4 * P) {
+      SPacket r0 = ploadu<SPacket>(cc + i), r1 = ploadu<SPacket>(cc + i + P),
+              r2 = ploadu<SPacket>(cc + i + 2 * P), r3 = ploadu<SPacket>(cc + i + 3 * P);
+      for (Index a = 0; a < k; ++a) {
+        const Scalar* col = G + Index(act[a]) * m + i;
+        const SPacket ga = pset1<SPacket>(coef[a]);
+        r0 = pmadd(ploadu<SPacket>(col), ga, r0);
+        r1 = pmadd(ploadu<SPacket>(col + P), ga, r1);
+        r2 = pmadd(ploadu<SPacket>(col + 2 * P), ga, r2);
+        r3 = pmadd(ploadu<SPacket>(col + 3 * P), ga, r3);
+      }
+      finish(i, r0);
+      finish(i + P, r1);
+      finish(i + 2 * P, r2);
+      finish(i + 3 * P, r3);
+    }
+    for (; i + P <= m; i += P) {
+      SPacket r0 = ploadu<SPacket>(cc + i);
+      for (Index a = 0; a < k; ++a)
+        r0 = pmadd(ploadu<SPacket>(G + Index(act[a]) * m + i), pset1<SPacket>(coef[a]), r0);
+      finish(i, r0);
+    }
+    for (; i < m; ++i) {
+      Scalar ri = cc[i];
+      for (Index a = 0; a < k; ++a) ri += G[Index(act[a]) * m + i] * coef[a];
+      r[i] = ri;
+      v[i] = (nonneg_ ? ri : std::abs(ri)) - sl[i];
+    }
   }
 
   // Finds the (at most kAddPerScreen) atoms outside S violating the KKT conditions most and
@@ -229,10 +406,6 @@ class CoordinateDescent {
   template <class CV>
   Index screen(const CV& c, CdWorkspace<Scalar>& w, double kkt) const {
     const Index m = G_.rows();
-    if (nonneg_)
-      w.viol = w.r.array() - screen_lam_.array();
-    else
-      w.viol = w.r.array().abs() - screen_lam_.array();
     for (Index a = 0; a < w.size; ++a)
       w.viol(w.active(a)) = -std::numeric_limits<Scalar>::infinity();
     // Top-kAddPerScreen selection; whole packets at or below the cut are skipped.
@@ -245,6 +418,36 @@ class CoordinateDescent {
     Scalar cut = Scalar(kkt);
     const Scalar* v = w.viol.data();
     const Index np = m / P;
+    // A first cut: the lanes of A packets of running maxima (A P >= K) hold A P distinct
+    // elements, so the K-th largest lane maximum is at most the K-th largest violation; the
+    // selection below then inserts only elements at or above it. All lanes (and the tail) at or
+    // below the tolerance: no violator.
+    constexpr int A = (K + int(P) - 1) / int(P);
+    if (m >= A * P) {
+      Packet acc[A];
+      for (int t = 0; t < A; ++t) acc[t] = Eigen::internal::ploadu<Packet>(v + t * P);
+      Index q = A * P;
+      for (; q + A * P <= m; q += A * P)
+        for (int t = 0; t < A; ++t)
+          acc[t] = Eigen::internal::pmax(acc[t], Eigen::internal::ploadu<Packet>(v + q + t * P));
+      Scalar lanes[A * P];
+      Scalar top = -std::numeric_limits<Scalar>::infinity();
+      for (int t = 0; t < A; ++t) {
+        Eigen::internal::pstoreu(lanes + t * P, acc[t]);
+        top = std::max(top, Eigen::internal::predux_max(acc[t]));
+      }
+      for (; q < m; ++q) top = std::max(top, v[q]);
+      if (!(top > cut)) return 0;
+      Scalar kth;
+      if constexpr (A * P == K) {  // K lanes: the K-th largest is the smallest
+        kth = lanes[0];
+        for (int t = 1; t < K; ++t) kth = std::min(kth, lanes[t]);
+      } else {
+        std::nth_element(lanes, lanes + (K - 1), lanes + A * P, std::greater<Scalar>());
+        kth = lanes[K - 1];
+      }
+      if (kth > cut) cut = std::nextafter(kth, -std::numeric_limits<Scalar>::infinity());
+    }
     auto consider = [&](Index j) {
       const Scalar vj = v[j];
       if (!(vj > cut)) return;
@@ -258,10 +461,10 @@ class CoordinateDescent {
       idx[pos] = j;
       if (nb == K) cut = best[K - 1];
     };
+    // Per packet: a bit mask of the lanes above the cut (no branch per element), then only those.
     for (Index q = 0; q < np; ++q) {
-      if (!(Eigen::internal::predux_max(Eigen::internal::ploadu<Packet>(v + q * P)) > cut))
-        continue;
-      for (Index j = q * P; j < (q + 1) * P; ++j) consider(j);
+      std::uint32_t mask = cd_kernels::greater_mask(v + q * P, cut);
+      for (; mask != 0; mask &= mask - 1) consider(q * P + lowest_bit(mask));
     }
     for (Index j = np * P; j < m; ++j) consider(j);
     if (nb == 0) return 0;
@@ -304,43 +507,15 @@ class CoordinateDescent {
     return -1;
   }
 
-  // Products with the leading k x k block of W (lower triangular, row-major). Small blocks by
-  // loops over the triangle (Eigen's GEMV costs more in set-up than in arithmetic there), larger
-  // ones by Eigen's GEMV on the square block (the zeros above the diagonal included).
-  static constexpr Index kSmallBlock = 24;
+  // Products with the leading k x k block of W (lower triangular, row-major), in packets.
   // out = W_k v (row dots).
   static void lower_times(const CdWorkspace<Scalar>& w, Index k, const double* v, double* out) {
-    if (k >= kSmallBlock) {
-      Eigen::Map<Vector<double>>(out, k).noalias() =
-          w.winv.topLeftCorner(k, k) * Eigen::Map<const Vector<double>>(v, k);
-      return;
-    }
-    for (Index i = 0; i < k; ++i) {
-      const double* wi = w.winv.row(i).data();
-      double s0 = 0, s1 = 0;
-      Index j = 0;
-      for (; j + 1 <= i; j += 2) {
-        s0 += wi[j] * v[j];
-        s1 += wi[j + 1] * v[j + 1];
-      }
-      if (j <= i) s0 += wi[j] * v[j];
-      out[i] = s0 + s1;
-    }
+    cd_kernels::lower_times(w.winv.data(), w.ld, 0, k, v, out);
   }
   // out = W_k^T v (row axpys).
   static void lower_transpose_times(const CdWorkspace<Scalar>& w, Index k, const double* v,
-                                    double* __restrict out) {
-    if (k >= kSmallBlock) {
-      Eigen::Map<Vector<double>>(out, k).noalias() =
-          w.winv.topLeftCorner(k, k).transpose() * Eigen::Map<const Vector<double>>(v, k);
-      return;
-    }
-    for (Index j = 0; j < k; ++j) out[j] = 0;
-    for (Index i = 0; i < k; ++i) {
-      const double* __restrict wi = w.winv.row(i).data();
-      const double vi = v[i];
-      for (Index j = 0; j <= i; ++j) out[j] += vi * wi[j];
-    }
+                                    double* out) {
+    cd_kernels::lower_transpose_times(w.winv.data(), w.ld, k, v, out);
   }
 
   // Atom a of S lies in the span of atoms 0..a-1: D v = 0 for v = (z, -1), G_{<a,<a} z = G_{<a,a}.
@@ -403,8 +578,8 @@ class CoordinateDescent {
   Index solve_signs(CdWorkspace<Scalar>& w) const {
     const Index k = w.size;
     for (Index a = 0; a < k; ++a) w.y(a) = w.cs(a) - w.lam(a) * double(w.sign(a));
-    for (Index a = w.u_rows; a < k; ++a)  // u = L^{-1} (c_S - lambda_S s_S): the rows not kept
-      w.u(a) = w.winv.row(a).head(a + 1).dot(w.y.head(a + 1).transpose());
+    // u = L^{-1} (c_S - lambda_S s_S): the rows not kept.
+    cd_kernels::lower_times(w.winv.data(), w.ld, w.u_rows, k, w.y.data(), w.u.data());
     w.u_rows = k;
     lower_transpose_times(w, k, w.u.data(), w.y.data());  // x = L^{-T} u
     double* x = w.y.data();
