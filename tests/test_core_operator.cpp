@@ -8,59 +8,35 @@ namespace {
 
 using ToyMat = mlcsc::Matrix<float>;
 
-// A complete operator (the identity on 3 x B batches), and the same with one member removed.
-#define MLCSC_TOY_MEMBERS                             \
-  void analyze(const ToyMat& x, ToyMat& g) const {    \
-    g = x;                                            \
-  }                                                   \
-  ToyMat analyze(const ToyMat& x) const {             \
-    return x;                                         \
-  }                                                   \
-  void synthesize(const ToyMat& g, ToyMat& x) const { \
-    x = g;                                            \
-  }                                                   \
-  ToyMat synthesize(const ToyMat& g) const {          \
-    return g;                                         \
-  }
-
-struct FullOperator {
+// A complete operator (the identity on 3 x B batches), and the same with one member removed: the
+// members all of them share are in ToyBase.
+struct ToyBase {
   using Scalar = float;
   using Signal = ToyMat;
   using Code = ToyMat;
-  MLCSC_TOY_MEMBERS
+  void analyze(const ToyMat& x, ToyMat& g) const { g = x; }
+  ToyMat analyze(const ToyMat& x) const { return x; }
+  void synthesize(const ToyMat& g, ToyMat& x) const { x = g; }
+  ToyMat synthesize(const ToyMat& g) const { return g; }
+  ToyMat code_like(const ToyMat& y) const { return ToyMat::Zero(3, y.cols()); }
+  ToyMat signal_like(const ToyMat& g) const { return ToyMat::Zero(3, g.cols()); }
+  mlcsc::Index code_rows() const { return 3; }
+  const ToyMat& signal_view(const ToyMat& y) const { return y; }
+};
+struct FullOperator : ToyBase {
   float lipschitz_for(const ToyMat&) const { return 1; }
-  ToyMat code_like(const ToyMat& y) const { return ToyMat::Zero(3, y.cols()); }
-  ToyMat signal_like(const ToyMat& g) const { return ToyMat::Zero(3, g.cols()); }
-  mlcsc::Index code_rows() const { return 3; }
   void check_signal(const ToyMat&, const char*, const char*) const {}
-  const ToyMat& signal_view(const ToyMat& y) const { return y; }
 };
-struct NoLipschitz {
-  using Scalar = float;
-  using Signal = ToyMat;
-  using Code = ToyMat;
-  MLCSC_TOY_MEMBERS
-  ToyMat code_like(const ToyMat& y) const { return ToyMat::Zero(3, y.cols()); }
-  ToyMat signal_like(const ToyMat& g) const { return ToyMat::Zero(3, g.cols()); }
-  mlcsc::Index code_rows() const { return 3; }
+struct NoLipschitz : ToyBase {
   void check_signal(const ToyMat&, const char*, const char*) const {}
-  const ToyMat& signal_view(const ToyMat& y) const { return y; }
 };
-struct NoCheckSignal {
-  using Scalar = float;
-  using Signal = ToyMat;
-  using Code = ToyMat;
-  MLCSC_TOY_MEMBERS
+struct NoCheckSignal : ToyBase {
   float lipschitz_for(const ToyMat&) const { return 1; }
-  ToyMat code_like(const ToyMat& y) const { return ToyMat::Zero(3, y.cols()); }
-  ToyMat signal_like(const ToyMat& g) const { return ToyMat::Zero(3, g.cols()); }
-  mlcsc::Index code_rows() const { return 3; }
-  const ToyMat& signal_view(const ToyMat& y) const { return y; }
 };
-struct NoTypes {
-  MLCSC_TOY_MEMBERS
+struct NoTypes {  // every member but the three types
+  void analyze(const ToyMat& x, ToyMat& g) const { g = x; }
+  void synthesize(const ToyMat& g, ToyMat& x) const { x = g; }
 };
-#undef MLCSC_TOY_MEMBERS
 
 }  // namespace
 
