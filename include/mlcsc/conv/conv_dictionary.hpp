@@ -256,7 +256,8 @@ class ConvDictionary {
     // real symmetric [[X, -Y], [Y, X]] (the same eigenvalues, each twice), so the real routine
     // internal/symmetric_lambda_max.hpp does.
     Eigen::Matrix<cd, Eigen::Dynamic, Eigen::Dynamic> A(C_, K_);
-    Matrix<double> R(2 * n, 2 * n);
+    Matrix<double> R(2 * n, 2 * n);  // rebuilt whole at every frequency, then overwritten
+    internal::SymmetricLambdaMaxScratch scratch;
     const bool rows = C_ <= K_;  // B = A A^H (C x C) or A^H A (K x K)
     for (Index p = 0; p <= H / 2; ++p)
       for (Index q = 0; q < W; ++q) {
@@ -282,7 +283,7 @@ class ConvDictionary {
               R(n + i, j) = R(j, n + i) = b.imag();
               R(i, n + j) = R(n + j, i) = -b.imag();
             }
-          lmax = internal::symmetric_lambda_max(R);
+          lmax = internal::symmetric_lambda_max_in_place(R, scratch);
         }
         L = std::max(L, lmax);
       }

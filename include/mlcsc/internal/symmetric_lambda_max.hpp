@@ -59,15 +59,25 @@ inline double tridiagonal_lambda_max(const Eigen::Ref<const Eigen::VectorXd>& d,
   return hi;
 }
 
-/// lambda_max of the symmetric matrix S (only its lower triangle is read): Householder
-/// tridiagonalization in place on a copy, then tridiagonal_lambda_max. O(4/3 n^3) flops.
+/// Vectors symmetric_lambda_max_in_place works in, reused across calls of one size.
+struct SymmetricLambdaMaxScratch {
+  Eigen::VectorXd d, e, v, p;
+};
+
+/// lambda_max of the symmetric n x n double matrix A (only its lower triangle is read), which it
+/// overwrites: Householder tridiagonalization in place, then tridiagonal_lambda_max. O(4/3 n^3)
+/// flops; allocates nothing when `scratch` was last used for the same n.
 template <class Derived>
-double symmetric_lambda_max(const Eigen::MatrixBase<Derived>& S) {
+double symmetric_lambda_max_in_place(Eigen::MatrixBase<Derived>& A,
+                                     SymmetricLambdaMaxScratch& scratch) {
   using Eigen::Index;
-  const Index n = S.rows();
+  const Index n = A.rows();
   if (n == 0) return 0.0;
-  Eigen::MatrixXd A = S.template cast<double>();
-  Eigen::VectorXd d(n), e(std::max<Index>(n - 1, 0)), v(n), p(n);
+  Eigen::VectorXd &d = scratch.d, &e = scratch.e, &v = scratch.v, &p = scratch.p;
+  d.resize(n);
+  e.resize(n - 1);
+  v.resize(n);
+  p.resize(n);
   for (Index k = 0; k + 1 < n; ++k) {
     // reflector H = I - beta u u^T with H x = alpha e_1, x = A(k+1:n, k)
     const Index m = n - k - 1;
@@ -93,6 +103,14 @@ double symmetric_lambda_max(const Eigen::MatrixBase<Derived>& S) {
   }
   d(n - 1) = A(n - 1, n - 1);
   return tridiagonal_lambda_max(d, e);
+}
+
+/// lambda_max of the symmetric matrix S (only its lower triangle is read), on a copy in double.
+template <class Derived>
+double symmetric_lambda_max(const Eigen::MatrixBase<Derived>& S) {
+  Eigen::MatrixXd A = S.template cast<double>();
+  SymmetricLambdaMaxScratch scratch;
+  return symmetric_lambda_max_in_place(A, scratch);
 }
 
 }  // namespace mlcsc::internal
