@@ -137,11 +137,13 @@ void run_shape(const ConvShape& s, const char* type, double gemm, int max_thread
                         : best_time([&] { D.synthesize(g, xout); });
         else
           sec = op == 0 ? best_time([&] {
-            mlcsc::internal::conv_analyze(f, s.K, s.C, s.kh, s.kw, bd, x, gout, ConvKernel::Direct);
+            mlcsc::internal::conv_analyze(mlcsc::internal::conv_shape(f, s.K, s.C, s.kh, s.kw, bd),
+                                          x, gout, ConvKernel::Direct);
           })
                         : best_time([&] {
-                            mlcsc::internal::conv_synthesize(f, s.K, s.C, s.kh, s.kw, bd, g, xout,
-                                                             ConvKernel::Direct);
+                            mlcsc::internal::conv_synthesize(
+                                mlcsc::internal::conv_shape(f, s.K, s.C, s.kh, s.kw, bd), g, xout,
+                                ConvKernel::Direct);
                           });
         const double gf = flop / sec * 1e-9;
         std::printf("%-34s %-10s %-6s %-9s %7d %10.3f %9.1f %8.0f%%\n", s.name,
@@ -174,12 +176,12 @@ void run_variant(const ConvShape& s, const char* label, double gemm) {
   const mlcsc::Boundary bd = mlcsc::Boundary::Zero;
   set_threads(1);
   const double a = best_time([&] {
-    mlcsc::internal::conv_analyze<float, B>(f, s.K, s.C, s.kh, s.kw, bd, x, gout,
-                                            ConvKernel::Direct);
+    mlcsc::internal::conv_analyze<float, B>(
+        mlcsc::internal::conv_shape(f, s.K, s.C, s.kh, s.kw, bd), x, gout, ConvKernel::Direct);
   });
   const double y = best_time([&] {
-    mlcsc::internal::conv_synthesize<float, B>(f, s.K, s.C, s.kh, s.kw, bd, g, xout,
-                                               ConvKernel::Direct);
+    mlcsc::internal::conv_synthesize<float, B>(
+        mlcsc::internal::conv_shape(f, s.K, s.C, s.kh, s.kw, bd), g, xout, ConvKernel::Direct);
   });
   const double flop = 2.0 * s.macs();
   std::printf("%-34s %-28s analyze %6.1f GFLOP/s %4.0f%%   synthesize %6.1f GFLOP/s %4.0f%%\n",

@@ -102,10 +102,12 @@ void check_against_reference(const Shape& s, Boundary b) {
     using B = decltype(blocking);
     INFO("blocking: " << name);
     FeatureMaps<Scalar> ab(s.K, s.H, s.W), yb(s.C, s.H, s.W);
-    mlcsc::internal::conv_analyze<Scalar, B>(f, s.K, s.C, s.kh, s.kw, b, x, ab,
-                                             mlcsc::internal::ConvKernel::Direct);
-    mlcsc::internal::conv_synthesize<Scalar, B>(f, s.K, s.C, s.kh, s.kw, b, g, yb,
-                                                mlcsc::internal::ConvKernel::Direct);
+    mlcsc::internal::conv_analyze<Scalar, B>(
+        mlcsc::internal::conv_shape(f, s.K, s.C, s.kh, s.kw, b), x, ab,
+        mlcsc::internal::ConvKernel::Direct);
+    mlcsc::internal::conv_synthesize<Scalar, B>(
+        mlcsc::internal::conv_shape(f, s.K, s.C, s.kh, s.kw, b), g, yb,
+        mlcsc::internal::ConvKernel::Direct);
     require_close(ab, ref_a, bnd_a, s.C * s.kh * s.kw);
     require_close(yb, ref_s, bnd_s, s.K * s.kh * s.kw);
   });
@@ -222,11 +224,15 @@ TEMPLATE_TEST_CASE("conv kernels: identical results for 1 and 2 threads", "[conv
         FeatureMaps<TestType> a1(K, H, W), a2(K, H, W), s1(C, H, W), s2(C, H, W);
         const auto direct = mlcsc::internal::ConvKernel::Direct;
         omp_set_num_threads(1);
-        mlcsc::internal::conv_analyze<TestType, B>(f, K, C, kh, kw, b, x, a1, direct);
-        mlcsc::internal::conv_synthesize<TestType, B>(f, K, C, kh, kw, b, g, s1, direct);
+        mlcsc::internal::conv_analyze<TestType, B>(mlcsc::internal::conv_shape(f, K, C, kh, kw, b),
+                                                   x, a1, direct);
+        mlcsc::internal::conv_synthesize<TestType, B>(
+            mlcsc::internal::conv_shape(f, K, C, kh, kw, b), g, s1, direct);
         omp_set_num_threads(2);
-        mlcsc::internal::conv_analyze<TestType, B>(f, K, C, kh, kw, b, x, a2, direct);
-        mlcsc::internal::conv_synthesize<TestType, B>(f, K, C, kh, kw, b, g, s2, direct);
+        mlcsc::internal::conv_analyze<TestType, B>(mlcsc::internal::conv_shape(f, K, C, kh, kw, b),
+                                                   x, a2, direct);
+        mlcsc::internal::conv_synthesize<TestType, B>(
+            mlcsc::internal::conv_shape(f, K, C, kh, kw, b), g, s2, direct);
         CHECK(a1.data() == a2.data());
         CHECK(s1.data() == s2.data());
       });

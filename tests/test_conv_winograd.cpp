@@ -92,8 +92,10 @@ void check_winograd(const WinogradShape& s, Boundary b) {
       y(s.C, s.H, s.W);
   mlcsc::internal::reference_analyze(f, s.K, s.C, 3, 3, b, x, ref_a);
   mlcsc::internal::reference_synthesize(f, s.K, s.C, 3, 3, b, g, ref_s);
-  mlcsc::internal::conv_analyze<Scalar, B>(f, s.K, s.C, 3, 3, b, x, a, ConvKernel::Winograd);
-  mlcsc::internal::conv_synthesize<Scalar, B>(f, s.K, s.C, 3, 3, b, g, y, ConvKernel::Winograd);
+  mlcsc::internal::conv_analyze<Scalar, B>(mlcsc::internal::conv_shape(f, s.K, s.C, 3, 3, b), x, a,
+                                           ConvKernel::Winograd);
+  mlcsc::internal::conv_synthesize<Scalar, B>(mlcsc::internal::conv_shape(f, s.K, s.C, 3, 3, b), g,
+                                              y, ConvKernel::Winograd);
 
   // analyze: cin = C, g_{k,c} = d_{k,c}; synthesize: cin = K, g_{c,k} = d_{k,c} flipped (the same
   // l1 norms, so the bound takes the transposed bank)
@@ -168,10 +170,10 @@ TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3) is exact on small integers", "[conv][wi
       for_each_blocking([&](auto blocking, const char* name) {
         using B = decltype(blocking);
         INFO("blocking: " << name);
-        mlcsc::internal::conv_analyze<TestType, B>(f, s.K, s.C, 3, 3, b, x, a,
-                                                   ConvKernel::Winograd);
-        mlcsc::internal::conv_synthesize<TestType, B>(f, s.K, s.C, 3, 3, b, g, y,
-                                                      ConvKernel::Winograd);
+        mlcsc::internal::conv_analyze<TestType, B>(
+            mlcsc::internal::conv_shape(f, s.K, s.C, 3, 3, b), x, a, ConvKernel::Winograd);
+        mlcsc::internal::conv_synthesize<TestType, B>(
+            mlcsc::internal::conv_shape(f, s.K, s.C, 3, 3, b), g, y, ConvKernel::Winograd);
         CHECK(a.data() == ref_a.data());
         CHECK(y.data() == ref_s.data());
       });
@@ -206,8 +208,9 @@ TEST_CASE("Winograd F(2x2, 3x3) is refused for other filter sizes", "[conv][wino
   const auto x = random_maps<float>(2, 9, 9);
   FeatureMaps<float> a(4, 9, 9);
   const std::string msg = mlcsc_test::invalid_argument_message([&] {
-    mlcsc::internal::conv_analyze(D.filters().data(), 4, 2, 5, 3, Boundary::Zero, x, a,
-                                  ConvKernel::Winograd);
+    mlcsc::internal::conv_analyze(
+        mlcsc::internal::conv_shape(D.filters().data(), 4, 2, 5, 3, Boundary::Zero), x, a,
+        ConvKernel::Winograd);
   });
   CHECK(mlcsc_test::contains(msg, "3 x 3"));
   CHECK(mlcsc_test::contains(msg, "5"));
@@ -228,11 +231,15 @@ TEMPLATE_TEST_CASE("Winograd F(2x2, 3x3): identical results for 1 and 2 threads"
       using B = decltype(blocking);
       INFO("blocking: " << name);
       omp_set_num_threads(1);
-      mlcsc::internal::conv_analyze<TestType, B>(f, K, C, 3, 3, b, x, a1, ConvKernel::Winograd);
-      mlcsc::internal::conv_synthesize<TestType, B>(f, K, C, 3, 3, b, g, s1, ConvKernel::Winograd);
+      mlcsc::internal::conv_analyze<TestType, B>(mlcsc::internal::conv_shape(f, K, C, 3, 3, b), x,
+                                                 a1, ConvKernel::Winograd);
+      mlcsc::internal::conv_synthesize<TestType, B>(mlcsc::internal::conv_shape(f, K, C, 3, 3, b),
+                                                    g, s1, ConvKernel::Winograd);
       omp_set_num_threads(2);
-      mlcsc::internal::conv_analyze<TestType, B>(f, K, C, 3, 3, b, x, a2, ConvKernel::Winograd);
-      mlcsc::internal::conv_synthesize<TestType, B>(f, K, C, 3, 3, b, g, s2, ConvKernel::Winograd);
+      mlcsc::internal::conv_analyze<TestType, B>(mlcsc::internal::conv_shape(f, K, C, 3, 3, b), x,
+                                                 a2, ConvKernel::Winograd);
+      mlcsc::internal::conv_synthesize<TestType, B>(mlcsc::internal::conv_shape(f, K, C, 3, 3, b),
+                                                    g, s2, ConvKernel::Winograd);
       CHECK(a1.data() == a2.data());
       CHECK(s1.data() == s2.data());
     });
@@ -273,8 +280,10 @@ TEMPLATE_TEST_CASE("the kernel choice rule, and ConvDictionary follows it", "[co
       const auto g = random_maps<TestType>(K, H, W);
       FeatureMaps<TestType> a(K, H, W), s(C, H, W);
       const ConvKernel k = wino ? ConvKernel::Winograd : ConvKernel::Direct;
-      mlcsc::internal::conv_analyze(D.filters().data(), K, C, 3, 3, b, x, a, k);
-      mlcsc::internal::conv_synthesize(D.filters().data(), K, C, 3, 3, b, g, s, k);
+      mlcsc::internal::conv_analyze(mlcsc::internal::conv_shape(D.filters().data(), K, C, 3, 3, b),
+                                    x, a, k);
+      mlcsc::internal::conv_synthesize(
+          mlcsc::internal::conv_shape(D.filters().data(), K, C, 3, 3, b), g, s, k);
       CHECK(D.analyze(x).data() == a.data());
       CHECK(D.synthesize(g).data() == s.data());
     }

@@ -14,6 +14,7 @@ struct ToyBase {
   using Scalar = float;
   using Signal = ToyMat;
   using Code = ToyMat;
+  using CodeView = ToyMat&;
   void analyze(const ToyMat& x, ToyMat& g) const { g = x; }
   ToyMat analyze(const ToyMat& x) const { return x; }
   void synthesize(const ToyMat& g, ToyMat& x) const { x = g; }

@@ -13,7 +13,7 @@ template <class Scalar>
 using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 template <class Scalar>
 using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
-/// Row-major storage of feature maps: one channel a row, H*W pixels along it.
+/// Row-major storage of feature maps: one plane (an image's channel) a row, H*W pixels along it.
 template <class Scalar>
 using RowMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -25,6 +25,10 @@ template <class Scalar>
 class Dictionary;
 template <class Scalar>
 class FeatureMaps;
+template <class Scalar>
+class FeatureMapsView;
+template <class Scalar>
+class ConstFeatureMapsView;
 template <class Scalar>
 class ConvDictionary;
 template <class Op>

@@ -4,9 +4,12 @@
 // that the generic pursuits use):
 //
 //   using Scalar, Signal, Code;
+//   using CodeView;                                  // a writable view a Code& converts to (a
+//                                                    // caller's memory the pursuits write into)
 //   void   analyze(const Signal& x, Code& gamma) const;     // gamma = D^T x   (correlation)
-//   void   synthesize(const Code& gamma, Signal& x) const;  // x = D gamma     (sum_k d_k *
-//   gamma_k) Code   analyze(const Signal& x) const; Signal synthesize(const Code& gamma) const;
+//   void   synthesize(const Code& gamma, Signal& x) const;  // x = D gamma (sum_k d_k * gamma_k)
+//   Code   analyze(const Signal& x) const;
+//   Signal synthesize(const Code& gamma) const;
 //   Scalar lipschitz_for(const Signal& y) const;   // ||D||_2^2 for signals shaped like y
 //   Code   code_like(const Signal& y) const;       // zero code for a signal shaped like y
 //   Signal signal_like(const Code& g) const;       // zero signal for a code shaped like g
@@ -16,8 +19,9 @@
 //                                                  // for plain objects)
 //
 // Codes and signals expose their coefficients as one Eigen matrix through `values(x)`: a dense
-// code is itself (m x B, one atom a row); FeatureMaps give data() (C x HW, one channel a row).
-// Per-atom thresholds are therefore always "one per row of values(code)".
+// code is itself (m x B, one atom a row, one signal a column); FeatureMaps give data() ((N C) x
+// HW, one plane a row, the images one after another). Per-atom thresholds are one per atom
+// (filter): a row of a dense code, or row r of feature maps takes threshold r mod code_rows().
 #pragma once
 
 #include <type_traits>
@@ -38,6 +42,10 @@ template <class Scalar>
 const Eigen::Ref<const Matrix<Scalar>>& values(const Eigen::Ref<const Matrix<Scalar>>& m) {
   return m;
 }
+template <class Scalar>
+Eigen::Ref<Matrix<Scalar>> values(const Eigen::Ref<Matrix<Scalar>>& m) {
+  return m;  // a writable view, like FeatureMapsView's
+}
 
 // --- the concept as code ----------------------------------------------------------------------
 
@@ -53,8 +61,9 @@ T& ref();
   template <class Op>               \
   struct name<Op, std::void_t<decltype(expr)>> : std::true_type {}
 
-MLCSC_DETECT(has_types, (std::declval<typename Op::Scalar>(), cref<typename Op::Signal>(),
-                         cref<typename Op::Code>()));
+MLCSC_DETECT(has_types,
+             (std::declval<typename Op::Scalar>(), cref<typename Op::Signal>(),
+              cref<typename Op::Code>(), typename Op::CodeView(ref<typename Op::Code>())));
 MLCSC_DETECT(has_analyze,
              cref<Op>().analyze(cref<typename Op::Signal>(), ref<typename Op::Code>()));
 MLCSC_DETECT(has_synthesize,
@@ -93,8 +102,8 @@ namespace internal {
 template <class Op>
 struct require_operator {
   static_assert(concept_detail::has_types<Op>::value,
-                "mlcsc: not an operator: needs the types Op::Scalar, Op::Signal and Op::Code "
-                "(docs/operator-concept.md)");
+                "mlcsc: not an operator: needs the types Op::Scalar, Op::Signal, Op::Code and "
+                "Op::CodeView (a writable view a Code converts to; docs/operator-concept.md)");
   static_assert(concept_detail::has_analyze<Op>::value,
                 "mlcsc: not an operator: needs void analyze(const Signal&, Code&) const");
   static_assert(concept_detail::has_synthesize<Op>::value,

@@ -31,6 +31,9 @@ class Dictionary {
   using Signal = Matrix<Scalar>;
   using Code = Matrix<Scalar>;
   using SignalView = Eigen::Ref<const Matrix<Scalar>>;
+  /// A writable code or signal in the caller's memory: a Matrix, a block with unit inner stride
+  /// or an Eigen::Map converts to it without a copy.
+  using CodeView = Eigen::Ref<Matrix<Scalar>>;
 
   /// Takes a copy of `atoms` (n x m). Throws std::invalid_argument if it is empty or not finite.
   template <class Derived>
@@ -90,14 +93,14 @@ class Dictionary {
     return Signal::Zero(signal_size(), g.cols());
   }
 
-  /// gamma = D^T x (x: n x B, gamma: m x B, sized by the caller).
-  void analyze(const SignalView& x, Code& gamma) const {
+  /// gamma = D^T x (x: n x B, gamma: m x B, sized by the caller; a Matrix or a view).
+  void analyze(const SignalView& x, CodeView gamma) const {
     check_out(gamma, num_atoms(), x.cols(), "analyze", "gamma");
     if (x.rows() != signal_size()) check_signal(x, "Dictionary::analyze", "x");
     internal::gemm<Scalar>(atoms_, true, x, gamma);  // no allocation once warm (internal/gemm.hpp)
   }
   /// x = D gamma (gamma: m x B, x: n x B, sized by the caller).
-  void synthesize(const Eigen::Ref<const Matrix<Scalar>>& gamma, Signal& x) const {
+  void synthesize(const Eigen::Ref<const Matrix<Scalar>>& gamma, CodeView x) const {
     check_out(x, signal_size(), gamma.cols(), "synthesize", "x");
     if (gamma.rows() != num_atoms()) check_code(gamma, "Dictionary::synthesize", "gamma");
     internal::gemm<Scalar>(atoms_, false, gamma, x);

@@ -18,20 +18,29 @@
 
 namespace mlcsc::internal {
 
-/// The full shape of a signal or code: {rows, cols, 0} for a dense matrix, {C, H, W} for maps.
-using ShapeKey = std::array<Index, 3>;
+/// The full shape of a signal or code: {rows, cols, -1, -1} for a dense matrix, {N, C, H, W} for
+/// feature maps (owned or views).
+using ShapeKey = std::array<Index, 4>;
 
 template <class Derived>
 ShapeKey shape_key(const Eigen::MatrixBase<Derived>& m) {
-  return {m.rows(), m.cols(), -1};
+  return {m.rows(), m.cols(), -1, -1};
+}
+template <class S>
+ShapeKey shape_key(const ConstFeatureMapsView<S>& f) {
+  return {f.batch(), f.channels(), f.height(), f.width()};
 }
 template <class S>
 ShapeKey shape_key(const FeatureMaps<S>& f) {
-  return {f.channels(), f.height(), f.width()};
+  return shape_key(ConstFeatureMapsView<S>(f));
+}
+template <class S>
+ShapeKey shape_key(const FeatureMapsView<S>& f) {
+  return shape_key(ConstFeatureMapsView<S>(f));
 }
 
 inline std::string to_string(const ShapeKey& k) {
-  return k[2] < 0 ? shape(k[0], k[1]) : shape(k[0], k[1], k[2]);
+  return k[2] < 0 ? shape(k[0], k[1]) : message(k[0], " x ", shape(k[1], k[2], k[3]));
 }
 
 // --- what kind of operator is it (detected, so the headers need not include each other) ---
@@ -61,6 +70,23 @@ template <class Op>
 struct has_kernel<Op, std::void_t<decltype(std::declval<const Op&>().kernel_height()),
                                   decltype(std::declval<const Op&>().kernel_width())>>
     : std::true_type {};
+
+template <class Op, class = void>
+struct has_geometry : std::false_type {};
+template <class Op>
+struct has_geometry<Op, std::void_t<decltype(std::declval<const Op&>().code_height(Index(1))),
+                                    decltype(std::declval<const Op&>().code_width(Index(1)))>>
+    : std::true_type {};
+
+/// The shape of D's code for a signal of shape `signal` (no allocation): conv layers through
+/// their geometry (code_height / code_width), dense ones m x B.
+template <class Op>
+ShapeKey code_key(const Op& D, const ShapeKey& signal) {
+  if constexpr (has_geometry<Op>::value)
+    return {signal[0], D.code_rows(), D.code_height(signal[2]), D.code_width(signal[3])};
+  else
+    return {D.code_rows(), signal[1], signal[2], signal[3]};
+}
 
 /// "n x m" for a dense dictionary, "K x C x kh x kw (Boundary)" for a convolutional one.
 template <class Op>
@@ -102,23 +128,29 @@ void check_chain(const Op& prev, const Op& next, Index l, const char* where, con
   // other operator models carry no shape information to check: the first pursuit checks them.
 }
 
-/// out = S_{scale * thr_r}(x) row by row of a values matrix (one threshold per row: atom or
-/// channel), for either storage order. `x` may alias `out` or be an expression. No allocation.
+/// out = S_{scale * thr_r}(x) row by row of a values matrix (one threshold per atom or filter:
+/// row r of feature maps, whose images follow each other, takes thr(r mod K)), for either
+/// storage order. `x` may alias `out` or be an expression. No allocation.
 template <class Out, class X, class Scalar>
-void shrink_rows(Out& out, const X& x, const Vector<Scalar>& thr, Scalar scale, Shrinkage kind) {
+void shrink_rows(Out&& out, const X& x, const Vector<Scalar>& thr, Scalar scale, Shrinkage kind) {
   if constexpr (std::decay_t<Out>::IsRowMajor) {
     for (Index r = 0; r < out.rows(); ++r)
-      shrink_into(out.row(r).array(), x.row(r).array(), Scalar(scale * thr(r)), kind);
+      shrink_into(out.row(r).array(), x.row(r).array(), Scalar(scale * thr(r % thr.size())), kind);
   } else {
     for (Index c = 0; c < out.cols(); ++c)
       shrink_into(out.col(c).array(), x.col(c).array(), scale * thr.array(), kind);
   }
 }
 
-/// sum_r w_r ||row r||_1 of a values matrix (the weighted l1 norm of a code).
+/// sum_r w_r ||row r||_1 of a values matrix (the weighted l1 norm of a code; feature maps' row r
+/// takes w(r mod K)).
 template <class M, class Scalar>
 double weighted_l1_rows(const M& G, const Vector<Scalar>& w) {
-  return double((G.array().abs().colwise() * w.array()).sum());
+  if (G.rows() == w.size()) return double((G.array().abs().colwise() * w.array()).sum());
+  double s = 0;
+  for (Index r = 0; r < G.rows(); ++r)
+    s += double(w(r % w.size())) * double(G.row(r).cwiseAbs().sum());
+  return s;
 }
 
 /// Copies of a shape: a zero code/signal like `x` (works for dense matrices and feature maps).
@@ -127,8 +159,12 @@ Matrix<S> zeros_like(const Matrix<S>& x) {
   return Matrix<S>::Zero(x.rows(), x.cols());
 }
 template <class S>
+FeatureMaps<S> zeros_like(const ConstFeatureMapsView<S>& x) {
+  return FeatureMaps<S>(x.batch(), x.channels(), x.height(), x.width());
+}
+template <class S>
 FeatureMaps<S> zeros_like(const FeatureMaps<S>& x) {
-  return FeatureMaps<S>(x.channels(), x.height(), x.width());
+  return zeros_like(ConstFeatureMapsView<S>(x));
 }
 
 }  // namespace mlcsc::internal

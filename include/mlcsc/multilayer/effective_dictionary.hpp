@@ -57,6 +57,7 @@ class ComposedOperator {
   using Scalar = typename Op::Scalar;
   using Signal = typename Op::Signal;
   using Code = typename Op::Code;
+  using CodeView = typename Op::CodeView;
   using LayerPtr = std::shared_ptr<const Op>;
 
   /// Composes shared layers (first = D_1). Throws if empty or if consecutive layers do not chain.
@@ -129,7 +130,7 @@ class ComposedOperator {
 
   /// gamma = D_l^T ... D_1^T x (gamma sized by the caller, like code_like(x)).
   template <class SignalLike>
-  void analyze(const SignalLike& x, Code& gamma) const {
+  void analyze(const SignalLike& x, CodeView gamma) const {
     const size_t L = layers_.size();
     if (L == 1) {
       layers_[0]->analyze(x, gamma);
@@ -144,7 +145,7 @@ class ComposedOperator {
   }
   /// x = D_1 ... D_l gamma (x sized by the caller, like signal_like(gamma)).
   template <class CodeLike>
-  void synthesize(const CodeLike& gamma, Signal& x) const {
+  void synthesize(const CodeLike& gamma, CodeView x) const {
     const size_t L = layers_.size();
     if (L == 1) {
       layers_[0]->synthesize(gamma, x);
@@ -277,9 +278,11 @@ class ComposedOperator {
   template <class SignalLike>
   static internal::ShapeKey lipschitz_key(const SignalLike& y) {
     if constexpr (internal::is_dense_dictionary<Op>::value) {
-      return {values(y).rows(), 1, -1};
+      return {values(y).rows(), 1, -1, -1};
     } else {
-      return internal::shape_key(y);
+      internal::ShapeKey k = internal::shape_key(y);
+      k[0] = 1;  // one constant for every batch size
+      return k;
     }
   }
 

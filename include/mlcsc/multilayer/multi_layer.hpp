@@ -319,7 +319,7 @@ class MultiLayer {
           "code per layer (",
           layers_.size(), "), got ", out.size());
     for (size_t l = 0; l < layers_.size(); ++l) {
-      key[0] = layers_[l]->code_rows();
+      key = internal::code_key(*layers_[l], key);
       const internal::ShapeKey got = internal::shape_key(out[l]);
       if (got != key)
         internal::throw_invalid("MultiLayer::layered_thresholding: 'out[", l, "]' must be ",

@@ -617,83 +617,107 @@ class CoordinateDescent {
 };
 
 /// The batch driver: G = D^T D from the dictionary's cache, then blocks of signals in parallel,
-/// each with its C = D^T Y_blk by one small GEMM into the thread's buffer.
+/// each with its C = D^T Y_blk by one small GEMM into the thread's buffer. Holds the per-thread
+/// workspaces and per-signal state across solves (LassoSolver), reallocating only when the
+/// shape grows.
 template <class Scalar>
-PursuitResult<Matrix<Scalar>, Scalar> coordinate_descent(const Dictionary<Scalar>& D,
-                                                         const Eigen::Ref<const Matrix<Scalar>>& Y,
-                                                         const LassoParams<Scalar>& p,
-                                                         const Matrix<Scalar>* init) {
-  constexpr Index kBlock = 64;  // signals per block: C_blk is m x 64 (128 KiB for m = 256, double)
-  const Index m = D.num_atoms(), n = D.signal_size(), B = Y.cols();
-  const std::shared_ptr<const Matrix<Scalar>> gram = D.shared_gram();
-  const Matrix<Scalar>& G = *gram;
-  const Matrix<Scalar>& A = D.matrix();
-  const Vector<Scalar> lam = p.lambda_vector(m);
-  PursuitResult<Matrix<Scalar>, Scalar> res;
-  res.code.resize(m, B);  // every column is set (from init, or zeroed) inside the parallel loop
-  // A Lasso solution has at most n nonzeros (generically); the working set may briefly hold more.
-  Index kmax = std::max<Index>(2 * n, 64) + CoordinateDescent<Scalar>::kAddPerScreen;
-  if (init) kmax = std::max<Index>(kmax, (init->array() != Scalar(0)).colwise().count().maxCoeff());
-  kmax = std::min(m, kmax);
-  const Index blocks = (B + kBlock - 1) / kBlock;
-  const int threads = std::max(1, int(std::min<Index>(max_threads(), blocks)));
-  std::vector<CdWorkspace<Scalar>> work;
-  work.reserve(threads);
-  for (int t = 0; t < threads; ++t) work.emplace_back(n, m, kmax, std::min(kBlock, B));
-  Eigen::VectorXi sweeps(B);
-  Eigen::Array<bool, Eigen::Dynamic, 1> conv(B);
-  Vector<double> objs(B);  // per signal: 0.5||y - D g||^2 + sum lambda_j |g_j|
-  auto run = [&](int cap) {
-    const CoordinateDescent<Scalar> cd(G, lam, p.nonnegative, p.tolerance, cap);
-    NoMallocScope guard;
+class CoordinateDescentBatch {
+ public:
+  static constexpr Index kBlock = 64;  // signals per block: C_blk is m x 64 (128 KiB for m = 256)
+
+  /// Solves every column of Y into the same column of `code` (its warm start when `warm`).
+  void run(const Dictionary<Scalar>& D, const Eigen::Ref<const Matrix<Scalar>>& Y,
+           const LassoParams<Scalar>& p, bool warm, Eigen::Ref<Matrix<Scalar>> code,
+           PursuitStats<Scalar>& st) {
+    const Index m = D.num_atoms(), n = D.signal_size(), B = Y.cols();
+    std::shared_ptr<const Matrix<Scalar>> gram = D.shared_gram();
+    if (gram != gram_) gram_ = std::move(gram);
+    const Matrix<Scalar>& G = *gram_;
+    const Matrix<Scalar>& A = D.matrix();
+    if (lam_.size() != m) lam_.resize(m);
+    lam_ = p.lambda_vector(m);
+    // A Lasso solution has at most n nonzeros (generically); the working set may briefly hold
+    // more.
+    Index kmax = std::max<Index>(2 * n, 64) + CoordinateDescent<Scalar>::kAddPerScreen;
+    if (warm)
+      kmax = std::max<Index>(kmax, (code.array() != Scalar(0)).colwise().count().maxCoeff());
+    kmax = std::min(m, kmax);
+    const Index blocks = (B + kBlock - 1) / kBlock;
+    const int threads = std::max(1, int(std::min<Index>(max_threads(), blocks)));
+    const Index block = std::min(kBlock, B);
+    if (Index(work_.size()) < threads || n != n_ || m != m_ || kmax > kmax_ || block > block_) {
+      work_.clear();
+      work_.reserve(std::size_t(threads));
+      for (int t = 0; t < threads; ++t) work_.emplace_back(n, m, kmax, block);
+      n_ = n;
+      m_ = m;
+      kmax_ = kmax;
+      block_ = block;
+    }
+    if (objs_.size() != B) objs_.resize(B);
+    st.signal_iterations.resize(B);
+    st.signal_converged.resize(B);
+    Eigen::VectorXi& sweeps = st.signal_iterations;
+    Eigen::Array<bool, Eigen::Dynamic, 1>& conv = st.signal_converged;
+    auto solve_blocks = [&](int cap) {
+      const CoordinateDescent<Scalar> cd(G, lam_, p.nonnegative, p.tolerance, cap);
+      NoMallocScope guard;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-    for (Index blk = 0; blk < blocks; ++blk) {
-      const Index b0 = blk * kBlock, nb = std::min(kBlock, B - b0);
-      CdWorkspace<Scalar>& w = work[thread_id()];
-      bool any = false;
-      for (Index b = b0; b < b0 + nb; ++b) any = any || !conv(b);
-      if (!any) continue;  // final already (with a callback: converged in an earlier round)
-      gemm<Scalar>(A.data(), A.rows(), true, Y.data() + b0 * Y.outerStride(), Y.outerStride(),
-                   w.cblock.data(), w.cblock.rows(), m, nb, n, false);
-      for (Index b = b0; b < b0 + nb; ++b) {
-        if (conv(b)) continue;
-        auto g = res.code.col(b);
-        if (init)
-          g = init->col(b);
-        else
-          g.setZero();
-        bool ok = false;
-        sweeps(b) = cd.solve(w.cblock.col(b - b0), g, w, ok, init != nullptr);
-        conv(b) = ok;
-        // The objective from the support S (solve leaves it in w.active): r = y - D_S g_S.
-        w.resid = Y.col(b);
-        double l1 = 0;
-        for (Index a = 0; a < w.size; ++a) {
-          const Index j = w.active(a);
-          w.resid.noalias() -= A.col(j) * g(j);
-          l1 += double(lam(j)) * std::abs(double(g(j)));
+      for (Index blk = 0; blk < blocks; ++blk) {
+        const Index b0 = blk * kBlock, nb = std::min(kBlock, B - b0);
+        CdWorkspace<Scalar>& w = work_[thread_id()];
+        bool any = false;
+        for (Index b = b0; b < b0 + nb; ++b) any = any || !conv(b);
+        if (!any) continue;  // final already (with a callback: converged in an earlier round)
+        gemm<Scalar>(A.data(), A.rows(), true, Y.data() + b0 * Y.outerStride(), Y.outerStride(),
+                     w.cblock.data(), w.cblock.rows(), m, nb, n, false);
+        for (Index b = b0; b < b0 + nb; ++b) {
+          if (conv(b)) continue;
+          auto g = code.col(b);
+          if (!warm) g.setZero();
+          bool ok = false;
+          sweeps(b) = cd.solve(w.cblock.col(b - b0), g, w, ok, warm);
+          conv(b) = ok;
+          // The objective from the support S (solve leaves it in w.active): r = y - D_S g_S.
+          w.resid = Y.col(b);
+          double l1 = 0;
+          for (Index a = 0; a < w.size; ++a) {
+            const Index j = w.active(a);
+            w.resid.noalias() -= A.col(j) * g(j);
+            l1 += double(lam_(j)) * std::abs(double(g(j)));
+          }
+          objs_(b) = 0.5 * double(w.resid.squaredNorm()) + l1;
         }
-        objs(b) = 0.5 * double(w.resid.squaredNorm()) + l1;
+      }
+    };
+    conv.setZero();
+    if (!p.callback) {
+      solve_blocks(p.max_iterations);
+    } else {
+      // Coordinate descent solves each signal on its own, so the batch has no common iterate:
+      // with a callback, round k re-solves the signals not yet converged from their start with a
+      // cap of k iterations, and the callback sees that iterate's objective (cost ~ k^2 / 2
+      // iterations). The start of a warm solve is kept aside for the re-solves.
+      if (warm) start_ = code;
+      for (int k = 1; k <= p.max_iterations; ++k) {
+        if (warm && k > 1)
+          for (Index b = 0; b < B; ++b)
+            if (!conv(b)) code.col(b) = start_.col(b);
+        solve_blocks(k);
+        if (!p.callback(k, Scalar(objs_.sum())) || conv.all()) break;
       }
     }
-  };
-  conv.setZero();
-  if (!p.callback) {
-    run(p.max_iterations);
-    res.iterations = sweeps.maxCoeff();
-  } else {
-    // Coordinate descent solves each signal on its own, so the batch has no common iterate: with
-    // a callback, round k re-solves the signals not yet converged from the start with a cap of
-    // k iterations, and the callback sees that iterate's objective (cost ~ k^2 / 2 iterations).
-    for (int k = 1; k <= p.max_iterations; ++k) {
-      run(k);
-      res.iterations = k;
-      if (!p.callback(k, Scalar(objs.sum())) || conv.all()) break;
-    }
+    st.summarize();
+    st.objective = Scalar(objs_.sum());
   }
-  res.converged = conv.all();
-  res.objective = Scalar(objs.sum());
-  return res;
-}
+
+ private:
+  std::shared_ptr<const Matrix<Scalar>> gram_;
+  Vector<Scalar> lam_;
+  std::vector<CdWorkspace<Scalar>> work_;
+  Index n_ = -1, m_ = -1, kmax_ = -1, block_ = -1;
+  Vector<double> objs_;  // per signal: 0.5||y - D g||^2 + sum lambda_j |g_j|
+  Matrix<Scalar> start_;
+};
 
 }  // namespace mlcsc::internal

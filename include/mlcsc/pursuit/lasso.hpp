@@ -1,9 +1,14 @@
 // mlcsc: the Lasso  min_G 0.5||y - D G||_2^2 + lambda ||G||_1  (Tibshirani 1996), optionally with
-// G >= 0, on a batch of signals (dense) or an image (convolutional), by ISTA, FISTA or exact
-// coordinate descent (dense dictionaries).
+// G >= 0, on a batch of signals (dense columns or images of feature maps), by ISTA, FISTA or exact
+// coordinate descent (dense dictionaries). LassoSolver holds what a dictionary implies across
+// calls; lasso() is one solve by a fresh solver.
 #pragma once
 
+#include <array>
 #include <limits>
+#include <optional>
+#include <string>
+#include <type_traits>
 
 #include "../core/operator.hpp"
 #include "coordinate_descent.hpp"
@@ -12,57 +17,168 @@
 
 namespace mlcsc {
 
-namespace internal {
-template <class Op, class View>
-PursuitResult<typename Op::Code, typename Op::Scalar> lasso_dispatch(
-    const Op& D, const View& ys, const LassoParams<typename Op::Scalar>& p,
-    const typename Op::Code* init) {
-  D.check_signal(ys, "lasso", "y");
-  p.check(D.code_rows(), "lasso");
+/// \brief A Lasso solver bound to one dictionary and one set of parameters.
+///
+/// It keeps what the dictionary implies and what a solve needs across calls: the Gram matrix
+/// (shared with the dictionary's cache, followed when the atoms change), the Lipschitz constant
+/// per signal shape (the dictionary's cache), the buffers of the iterations and the per-signal
+/// state. A loop over many batches of one shape allocates nothing after the first solve:
+/// \code
+///   mlcsc::LassoSolver<mlcsc::Dictionary<float>> solver(D, p);
+///   Eigen::MatrixXf code(D.num_atoms(), batch_size);
+///   for (auto& Y : batches) {
+///     const auto& st = solver.solve(Y, code);   // writes into `code`
+///     ...  st.iterations, st.signal_converged ...
+///   }
+/// \endcode
+/// `solve(y)` returns a PursuitResult with a new code. The solver refers to the dictionary, which
+/// must outlive it. One solver is not meant for concurrent solves (each thread its own solver).
+template <class Op>
+class LassoSolver {
+  static_assert(internal::require_operator<Op>::value);
+
+ public:
+  using Scalar = typename Op::Scalar;
+  using Code = typename Op::Code;
+  using CodeView = typename Op::CodeView;
+  using Result = PursuitResult<Code, Scalar>;
+
+  /// Throws std::invalid_argument on invalid parameters (naming the field), and for
+  /// Method::CoordinateDescent on a dictionary that is not dense.
+  LassoSolver(const Op& D, const LassoParams<Scalar>& p) : D_(D), p_(p), pg_(D) {
+    p_.check(D.code_rows(), "LassoSolver");
+    if constexpr (!internal::is_dense_dictionary<Op>::value)
+      if (p_.method == Method::CoordinateDescent)
+        internal::throw_invalid(
+            "LassoSolver: Method::CoordinateDescent needs a dense Dictionary; use ISTA or FISTA");
+  }
+
+  const Op& dictionary() const { return D_; }
+  const LassoParams<Scalar>& params() const { return p_; }
+
+  /// Solves from a zero code into `code` (a caller-owned object or view shaped like D's code for
+  /// y; throws std::invalid_argument otherwise, never resizes). The statistics returned stay
+  /// valid until the next solve.
+  template <class SignalLike>
+  const PursuitStats<Scalar>& solve(const SignalLike& y, CodeView code) {
+    return run(y, code, false, "LassoSolver::solve");
+  }
+
+  /// Solves from the code in `code` (a warm start) and leaves the solution there.
+  template <class SignalLike>
+  const PursuitStats<Scalar>& resume(const SignalLike& y, CodeView code) {
+    internal::require_finite(values(code), "LassoSolver::resume", "code");
+    return run(y, code, true, "LassoSolver::resume");
+  }
+
+  /// Solves from a zero code and returns the code with the statistics.
+  template <class SignalLike>
+  Result solve(const SignalLike& y) {
+    decltype(auto) ys = D_.signal_view(y);
+    D_.check_signal(ys, "lasso", "y");
+    Result r;
+    r.code = D_.code_like(ys);
+    static_cast<PursuitStats<Scalar>&>(r) = run(ys, r.code, false, "lasso");
+    return r;
+  }
+
+ private:
+  template <class SignalLike>
+  const PursuitStats<Scalar>& run(const SignalLike& y, CodeView code, bool warm,
+                                  const char* where) {
+    decltype(auto) ys = D_.signal_view(y);
+    D_.check_signal(ys, where, "y");
+    check_energy(ys, where);
+    check_code_shape(ys, code, where);
+    if constexpr (internal::is_dense_dictionary<Op>::value) {
+      if (p_.method == Method::CoordinateDescent) {
+        if (!cd_) cd_.emplace();
+        cd_->run(D_, ys, p_, warm, code, stats_);
+        return stats_;
+      }
+    }
+    if (!warm) values(code).setZero();
+    pg_.template run<std::decay_t<decltype(ys)>, CodeView>(ys, code, p_, stats_);
+    return stats_;
+  }
+
   // The objective at G = 0 is 0.5||y||^2: it must be representable in Scalar.
-  const double energy = 0.5 * values(ys).template cast<double>().squaredNorm();
-  if (!(energy <= double(std::numeric_limits<typename Op::Scalar>::max())))
-    throw_invalid("lasso: 'y' is too large for its scalar type: 0.5||y||^2 = ", energy,
-                  " overflows (", sizeof(typename Op::Scalar) == 4 ? "float" : "double",
-                  "); scale the signal");
-  if (p.method == Method::CoordinateDescent) {
-    if constexpr (is_dense_dictionary<Op>::value) {
-      return coordinate_descent(D, ys, p, init);
-    } else {
-      throw_invalid("lasso: Method::CoordinateDescent needs a dense Dictionary; use ISTA or FISTA");
+  template <class View>
+  static void check_energy(const View& ys, const char* where) {
+    const double energy = 0.5 * double(values(ys).template cast<double>().squaredNorm());
+    if (!(energy <= double(std::numeric_limits<Scalar>::max())))
+      internal::throw_invalid(
+          where, ": 'y' is too large for its scalar type: 0.5||y||^2 = ", energy, " overflows (",
+          sizeof(Scalar) == 4 ? "float" : "double", "); scale the signal");
+  }
+
+  // The code must have the shape D.code_like(y) has; that shape is computed once per signal
+  // shape and kept.
+  template <class View>
+  void check_code_shape(const View& ys, const CodeView& code, const char* where) {
+    const std::array<Index, 4> key = dims(ys);
+    if (!shape_ || key != shape_key_) {
+      shape_.emplace(D_.code_like(ys));
+      shape_key_ = key;
+    }
+    if (dims(code) != dims(*shape_)) {
+      const std::array<Index, 4> want = dims(*shape_), got = dims(code);
+      internal::throw_invalid(where, ": 'code' must be ", describe(want), " for 'y' of ",
+                              describe(key), ", got ", describe(got));
     }
   }
-  return proximal_gradient(D, ys, p, init);
-}
-}  // namespace internal
+  template <class X>
+  static std::array<Index, 4> dims(const X& x) {
+    if constexpr (std::is_base_of_v<Eigen::EigenBase<X>, X>)
+      return {x.rows(), x.cols(), -1, -1};
+    else
+      return {x.batch(), x.channels(), x.height(), x.width()};
+  }
+  static std::string describe(const std::array<Index, 4>& d) {
+    if (d[2] < 0) return internal::shape(d[0], d[1]);
+    return std::to_string(d[0]) + " x " + internal::shape(d[1], d[2], d[3]);
+  }
 
-/// \brief Solves the Lasso \f$ \min_\Gamma \tfrac12\|y - D\Gamma\|_2^2 + \lambda\|\Gamma\|_1 \f$.
-/// Returns the code, the iterations, whether the stopping rule was met and the objective.
+  const Op& D_;
+  LassoParams<Scalar> p_;
+  internal::ProximalGradient<Op> pg_;
+  std::optional<internal::CoordinateDescentBatch<Scalar>> cd_;
+  PursuitStats<Scalar> stats_;
+  std::optional<Code> shape_;
+  std::array<Index, 4> shape_key_{};
+};
+
+/// \brief Solves the Lasso \f$ \min_\Gamma \tfrac12\|y - D\Gamma\|_2^2 + \lambda\|\Gamma\|_1 \f$
+/// for every signal of y. Returns the code, the iterations, whether the stopping rule was met
+/// and the objective, overall and per signal.
 /// \code
 ///   mlcsc::LassoParams<double> p;  p.lambda = 0.1;  p.method = mlcsc::Method::FISTA;
 ///   auto r = mlcsc::lasso(D, Y, p);   // r.code, r.iterations, r.converged, r.objective
 /// \endcode
+/// To solve many batches with one dictionary, keep a LassoSolver instead.
 template <class Op, class SignalLike>
 auto lasso(const Op& D, const SignalLike& y, const LassoParams<typename Op::Scalar>& p) {
-  static_assert(internal::require_operator<Op>::value);
-  decltype(auto) ys = D.signal_view(y);
-  return internal::lasso_dispatch(D, ys, p, static_cast<const typename Op::Code*>(nullptr));
+  LassoSolver<Op> solver(D, p);
+  return solver.solve(y);
 }
 
 /// The Lasso from a warm start `init` (a code shaped like D's code for y).
 template <class Op, class SignalLike>
 auto lasso(const Op& D, const SignalLike& y, const LassoParams<typename Op::Scalar>& p,
            const typename Op::Code& init) {
-  static_assert(internal::require_operator<Op>::value);
+  LassoSolver<Op> solver(D, p);
   decltype(auto) ys = D.signal_view(y);
   D.check_signal(ys, "lasso", "y");
-  const auto shape = D.code_like(ys);
-  if (values(init).rows() != values(shape).rows() || values(init).cols() != values(shape).cols())
+  typename LassoSolver<Op>::Result r;
+  r.code = D.code_like(ys);
+  if (values(init).rows() != values(r.code).rows() || values(init).cols() != values(r.code).cols())
     internal::throw_invalid("lasso: 'init' must be shaped like the code, ",
-                            internal::shape(values(shape).rows(), values(shape).cols()), ", got ",
+                            internal::shape(values(r.code).rows(), values(r.code).cols()), ", got ",
                             internal::shape(values(init).rows(), values(init).cols()));
   internal::require_finite(values(init), "lasso", "init");
-  return internal::lasso_dispatch(D, ys, p, &init);
+  values(r.code) = values(init);
+  static_cast<PursuitStats<typename Op::Scalar>&>(r) = solver.resume(ys, r.code);
+  return r;
 }
 
 }  // namespace mlcsc

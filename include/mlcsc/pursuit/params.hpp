@@ -67,13 +67,35 @@ struct LassoParams {
   }
 };
 
-/// What every pursuit returns.
+/// How a pursuit ended, overall and per signal (a column of a dense batch, an image of a batch of
+/// feature maps). Each signal is solved on its own: its code, iterations and convergence do not
+/// depend on what else is in the batch.
+template <class Scalar>
+struct PursuitStats {
+  int iterations = 0;            ///< the most any signal took (signal_iterations.maxCoeff())
+  bool converged = false;        ///< every signal met the stopping rule before max_iterations
+  Scalar objective = Scalar(0);  ///< 0.5||y - D g||^2 + lambda ||g||_1, summed over the signals
+  Eigen::VectorXi signal_iterations;                       ///< per signal: its iterations
+  Eigen::Array<bool, Eigen::Dynamic, 1> signal_converged;  ///< per signal: met the rule
+
+  /// Sets every signal's entry to `iterations` and `converged` (pursuits that run a batch as one).
+  void set_uniform(Index signals, int its, bool conv) {
+    signal_iterations.setConstant(signals, its);
+    signal_converged.setConstant(signals, conv);
+    iterations = its;
+    converged = conv;
+  }
+  /// iterations and converged from the per-signal entries.
+  void summarize() {
+    iterations = signal_iterations.size() ? signal_iterations.maxCoeff() : 0;
+    converged = signal_converged.size() ? bool(signal_converged.all()) : false;
+  }
+};
+
+/// What every pursuit returns: the code and how the pursuit ended.
 template <class Code, class Scalar>
-struct PursuitResult {
-  Code code;           ///< the estimate (m x B for dense dictionaries, K x H x W for conv)
-  int iterations = 0;  ///< iterations (coordinate descent: the most any signal of the batch took)
-  bool converged = false;  ///< the stopping rule was met before max_iterations (or the callback)
-  Scalar objective = Scalar(0);  ///< 0.5||y - D g||^2 + lambda ||g||_1, summed over a batch
+struct PursuitResult : PursuitStats<Scalar> {
+  Code code;  ///< the estimate (m x B for dense dictionaries, N x K x Hc x Wc for conv)
 };
 
 template <class Scalar>

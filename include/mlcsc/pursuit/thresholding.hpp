@@ -10,7 +10,8 @@
 namespace mlcsc {
 
 /// \brief Thresholding pursuit \f$ \hat\Gamma = S_b(D^T y) \f$ on a batch (dense) or an image
-/// (conv). `threshold` is a scalar, or an Eigen vector with one value per atom (filter).
+/// (conv, a batch of images). `threshold` is a scalar, or an Eigen vector with one value per atom
+/// (filter).
 template <class Op, class SignalLike, class T>
 auto thresholding(const Op& D, const SignalLike& y, const T& threshold, Shrinkage kind) {
   static_assert(internal::require_operator<Op>::value);
@@ -30,7 +31,7 @@ auto thresholding(const Op& D, const SignalLike& y, const T& threshold, Shrinkag
     using V = std::decay_t<decltype(v)>;
     if constexpr (V::IsRowMajor) {
       for (Index r = 0; r < v.rows(); ++r)
-        internal::shrink_into(v.row(r).array(), v.row(r).array(), b(r), kind);
+        internal::shrink_into(v.row(r).array(), v.row(r).array(), b(r % b.size()), kind);
     } else {
       for (Index c = 0; c < v.cols(); ++c)
         internal::shrink_into(v.col(c).array(), v.col(c).array(), b, kind);

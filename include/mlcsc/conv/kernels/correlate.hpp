@@ -2,7 +2,8 @@
 //
 //   out_o[i, j] = sum_c sum_{u < kh} sum_{v < kw} w[c, u, v, o] * in_c[i + u - top, j + v - left]
 //
-// with outside pixels read as 0 (Zero) or wrapped (Circular). analyze is this with the filters
+// for an Ho x Wo output over H x W input planes, with outside pixels read as 0 (Zero) or wrapped
+// (Circular). analyze is this with the filters
 // packed as w[c,u,v,k] = d_{k,c}[u,v]; synthesize is this with the filter bank transposed and
 // flipped (conv_ops.hpp).
 //
@@ -86,10 +87,11 @@ template <class Scalar>
 struct CorrelateArgs {
   const Scalar* src = nullptr;  // cin planes of H x W, contiguous
   Eigen::Index cin = 0, cout = 0, H = 0, W = 0, kh = 0, kw = 0;
-  Eigen::Index top = 0, left = 0;  // the anchor
-  Boundary boundary = Boundary::Zero;
+  Eigen::Index Ho = 0, Wo = 0;         // the output planes' size (H x W for a "same" correlation)
+  Eigen::Index top = 0, left = 0;      // the anchor: out[i, j] reads in[i - top, j - left] at tap 0
+  Boundary boundary = Boundary::Zero;  // Zero or Circular (Circular: Ho = H, Wo = W)
   const Scalar* w = nullptr;  // packed filters, w[filter_index(cin, cout, kh kw, c, u kw + v, o)]
-  Scalar* dst = nullptr;      // cout planes of H x W, contiguous
+  Scalar* dst = nullptr;      // cout planes of Ho x Wo, contiguous
 };
 
 // The tile buffer and where to write, as seen by the micro-kernel.
@@ -99,7 +101,7 @@ struct TileView {
   Eigen::Index plane, stride;
   const Scalar* w;
   Eigen::Index cin, cout, kh, kw;
-  Scalar* out;  // output planes H x W
+  Scalar* out;  // output planes Ho x Wo
   Eigen::Index out_plane, out_stride;
 };
 
@@ -439,7 +441,7 @@ void corr_row_block(const TileView<Scalar>& T, Eigen::Index o, Eigen::Index ti, 
 /// its loads (cout < 4) and the filters have rows to share (kh >= 2) over at least B::rows rows.
 template <class B, class Scalar>
 bool use_row_blocking(const CorrelateArgs<Scalar>& A) {
-  return A.cout < 4 && A.kh >= 2 && A.H >= B::rows &&
+  return A.cout < 4 && A.kh >= 2 && A.Ho >= B::rows &&
          !(A.cout == 1 && use_phase_kernel<Scalar>(A.kw));
 }
 
@@ -472,10 +474,10 @@ CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
                                    : B::widest(A.cout <= 2)) *
                      L;
   const Index budget = Index(4 * 1024 * 1024 / sizeof(Scalar));
-  const Index Wr = (A.W + L - 1) / L * L;
+  const Index Wr = (A.Wo + L - 1) / L * L;
   // at most 256 columns (4096 for one- or two-row images, whose tiles would otherwise copy the
   // kw - 1 columns of overlap for every few hundred outputs)
-  const Index cap = A.H <= 2 ? 4096 : 256;
+  const Index cap = A.Ho <= 2 ? 4096 : 256;
   Index cb = std::min(Wr, std::max(step, cap / step * step));
   auto rows_for = [&](Index cols) {
     const Index per_row = A.cin * (cols + A.kw - 1 + L);
@@ -483,8 +485,8 @@ CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
   };
   while (cb > step && rows_for(cb) < std::max<Index>(A.kh - 1, 4))
     cb = std::max(step, (cb / 2) / step * step);
-  Index r = std::min(A.H, rows_for(cb));
-  auto count = [&](Index rr, Index cc) { return ((A.H + rr - 1) / rr) * ((A.W + cc - 1) / cc); };
+  Index r = std::min(A.Ho, rows_for(cb));
+  auto count = [&](Index rr, Index cc) { return ((A.Ho + rr - 1) / rr) * ((A.Wo + cc - 1) / cc); };
   const Index want = 4 * Index(threads);
   while (threads > 1 && count(r, cb) < want && (r > 1 || cb > step)) {
     if (r > 1)
@@ -493,7 +495,7 @@ CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
       cb = std::max(step, (cb / 2) / step * step);
   }
   if (rows_blocked && r >= B::rows) r = r / B::rows * B::rows;
-  return {r, cb, (A.H + r - 1) / r, (A.W + cb - 1) / cb};
+  return {r, cb, (A.Ho + r - 1) / r, (A.Wo + cb - 1) / cb};
 }
 
 /// Which tile this thread copied last, in which call of correlate, and its rows: when its next
@@ -520,7 +522,7 @@ void correlate(const CorrelateArgs<Scalar>& A) {
   using Eigen::Index;
   constexpr Index L = packet_size<Scalar>;
   constexpr Index MB = B::maps;
-  const double macs = double(A.cin) * double(A.cout) * double(A.kh * A.kw) * double(A.H * A.W);
+  const double macs = double(A.cin) * double(A.cout) * double(A.kh * A.kw) * double(A.Ho * A.Wo);
   const int threads = macs >= 2e5 ? max_threads() : 1;
   const CorrTiling t = corr_tiling<B>(A, threads);
   const Index tiles = t.row_tiles * t.col_tiles;
@@ -532,7 +534,7 @@ void correlate(const CorrelateArgs<Scalar>& A) {
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (Index tile = 0; tile < tiles; ++tile) {
     const Index i0 = (tile / t.col_tiles) * t.rows, j0 = (tile % t.col_tiles) * t.cols;
-    const Index i1 = std::min(A.H, i0 + t.rows), j1 = std::min(A.W, j0 + t.cols);
+    const Index i1 = std::min(A.Ho, i0 + t.rows), j1 = std::min(A.Wo, j0 + t.cols);
     const Index trows = i1 - i0 + A.kh - 1;
     const Index tstride = ((j1 - j0 + L - 1) / L * L + A.kw - 1 + L - 1) / L * L;  // aligned rows
     Scalar* buf = conv_scratch<Scalar>(ConvBuffer::Tile, A.cin * trows * tstride);
@@ -553,8 +555,8 @@ void correlate(const CorrelateArgs<Scalar>& A) {
       pad_tile(A.src, A.cin, A.H, A.W, i0 - A.top, j0 - A.left, trows, tstride, A.boundary, buf);
     }
     roll = {call, tile, trows};
-    const TileView<Scalar> T{buf,  trows * tstride, tstride,   A.w, A.cin, A.cout, A.kh,
-                             A.kw, A.dst,           A.H * A.W, A.W};
+    const TileView<Scalar> T{buf,  trows * tstride, tstride,     A.w, A.cin, A.cout, A.kh,
+                             A.kw, A.dst,           A.Ho * A.Wo, A.Wo};
     if (rows_blocked) {
       for (Index o = 0; o < A.cout; ++o) {
         Index i = i0;
