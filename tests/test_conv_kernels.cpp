@@ -262,3 +262,85 @@ TEMPLATE_TEST_CASE("pad_tile resolves borders", "[conv][kernels]", float, double
         }
   }
 }
+
+namespace {
+
+// The definition of every geometry (docs/operator-concept.md), in double: analyze as a plain
+// loop over the code, synthesize as the scatter of the same terms (its adjoint).
+template <class Scalar>
+void geometry_reference(const mlcsc::ConvDictionary<Scalar>& D, const FeatureMaps<Scalar>& x,
+                        const FeatureMaps<Scalar>& g, FeatureMaps<double>& a,
+                        FeatureMaps<double>& s) {
+  const Index K = D.num_filters(), C = D.channels(), kh = D.kernel_height(), kw = D.kernel_width();
+  const Index eh = D.dilation_h() * (kh - 1) + 1, ew = D.dilation_w() * (kw - 1) + 1;
+  const bool valid = D.boundary() == Boundary::Valid;
+  const bool circ = D.boundary() == Boundary::Circular;
+  const Index ph = valid ? 0 : (eh - 1) / 2, pw = valid ? 0 : (ew - 1) / 2;
+  const Index H = x.height(), W = x.width();
+  a = FeatureMaps<double>(x.batch(), K, g.height(), g.width());
+  s = FeatureMaps<double>(x.batch(), C, H, W);
+  for (Index n = 0; n < x.batch(); ++n)
+    for (Index k = 0; k < K; ++k)
+      for (Index i = 0; i < g.height(); ++i)
+        for (Index j = 0; j < g.width(); ++j)
+          for (Index c = 0; c < C; ++c)
+            for (Index u = 0; u < kh; ++u)
+              for (Index v = 0; v < kw; ++v) {
+                Index r = D.stride_h() * i + D.dilation_h() * u - ph;
+                Index q = D.stride_w() * j + D.dilation_w() * v - pw;
+                if (circ) {
+                  r = ((r % H) + H) % H;
+                  q = ((q % W) + W) % W;
+                } else if (r < 0 || r >= H || q < 0 || q >= W) {
+                  continue;
+                }
+                const double w = double(D.filter(k, c)(u, v));
+                a.channel(n, k)(i, j) += w * double(x.channel(n, c)(r, q));
+                s.channel(n, c)(r, q) += w * double(g.channel(n, k)(i, j));
+              }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("conv kernels: every geometry, direct and lowered, match the definition",
+                   "[conv][kernels][geometry]", float, double) {
+  using mlcsc::internal::ConvKernel;
+  // float sums of up to C kh kw = 60 terms of unit scale: 1e-4 relative to the largest term sum
+  const double tol = std::is_same_v<TestType, float> ? 2e-4 : 1e-11;
+  for (int trial = 0; trial < 60; ++trial) {
+    const auto b = Boundary(mlcsc_test::uniform_int(0, 2));
+    const Index K = mlcsc_test::uniform_int(1, 7), C = mlcsc_test::uniform_int(1, 3);
+    const bool one_d = mlcsc_test::uniform_int(0, 3) == 0;
+    const Index kh = one_d ? 1 : mlcsc_test::uniform_int(1, 5), kw = mlcsc_test::uniform_int(1, 6);
+    auto D = random_conv<TestType>(K, C, kh, kw, b);
+    D.set_stride(one_d ? 1 : mlcsc_test::uniform_int(1, 3), mlcsc_test::uniform_int(1, 3));
+    D.set_dilation(one_d ? 1 : mlcsc_test::uniform_int(1, 2), mlcsc_test::uniform_int(1, 3));
+    const Index eh = D.dilation_h() * (kh - 1) + 1, ew = D.dilation_w() * (kw - 1) + 1;
+    Index H = one_d ? 1 : eh + mlcsc_test::uniform_int(0, 17);
+    Index W = ew + mlcsc_test::uniform_int(0, 40);
+    if (b == Boundary::Circular) {
+      H = (H + D.stride_h() - 1) / D.stride_h() * D.stride_h();
+      W = (W + D.stride_w() - 1) / D.stride_w() * D.stride_w();
+    }
+    const Index N = mlcsc_test::uniform_int(1, 3);
+    FeatureMaps<TestType> x(N, C, H, W);
+    x.data() = mlcsc_test::randn<TestType>(N * C, H * W);
+    FeatureMaps<TestType> g(N, K, D.code_height(H), D.code_width(W));
+    g.data() = mlcsc_test::randn<TestType>(N * K, g.height() * g.width());
+    FeatureMaps<double> ra, rs;
+    geometry_reference(D, x, g, ra, rs);
+    const double scale =
+        1.0 + std::max(ra.data().cwiseAbs().maxCoeff(), rs.data().cwiseAbs().maxCoeff());
+    for (ConvKernel kernel : {ConvKernel::Direct, ConvKernel::Lowered, ConvKernel::Automatic}) {
+      INFO("trial " << trial << " kernel " << int(kernel) << " " << mlcsc::to_string(b) << " K" << K
+                    << " C" << C << " " << kh << "x" << kw << " stride " << D.stride_h() << "x"
+                    << D.stride_w() << " dilation " << D.dilation_h() << "x" << D.dilation_w()
+                    << " N" << N << " " << H << "x" << W);
+      FeatureMaps<TestType> a = D.code_like(x), s(N, C, H, W);
+      mlcsc::internal::conv_analyze(D.shape(), x, a, kernel);
+      mlcsc::internal::conv_synthesize(D.shape(), g, s, kernel);
+      CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
+      CHECK((s.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
+    }
+  }
+}

@@ -25,6 +25,7 @@
 
 // files
 #include "io/npy.hpp"
+#include "io/npy_maps.hpp"
 
 // multi-layer (convolutional) sparse coding
 #include "multilayer/effective_dictionary.hpp"

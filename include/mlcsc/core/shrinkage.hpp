@@ -14,9 +14,12 @@ enum class Shrinkage { Soft, Hard, NonnegSoft };
 
 inline const char* to_string(Shrinkage kind) {
   switch (kind) {
-    case Shrinkage::Soft: return "Soft";
-    case Shrinkage::Hard: return "Hard";
-    case Shrinkage::NonnegSoft: return "NonnegSoft";
+    case Shrinkage::Soft:
+      return "Soft";
+    case Shrinkage::Hard:
+      return "Hard";
+    case Shrinkage::NonnegSoft:
+      return "NonnegSoft";
   }
   return "?";
 }
@@ -28,9 +31,15 @@ namespace internal {
 template <class Out, class X, class B>
 void shrink_into(Out&& out, const X& x, const B& b, Shrinkage kind) {
   switch (kind) {
-    case Shrinkage::Soft: out = x - x.max(-b).min(b); break;
-    case Shrinkage::Hard: out = (x.abs() > b).select(x, typename X::Scalar(0)); break;
-    case Shrinkage::NonnegSoft: out = (x - b).max(typename X::Scalar(0)); break;
+    case Shrinkage::Soft:
+      out = x - x.max(-b).min(b);
+      break;
+    case Shrinkage::Hard:
+      out = (x.abs() > b).select(x, typename X::Scalar(0));
+      break;
+    case Shrinkage::NonnegSoft:
+      out = (x - b).max(typename X::Scalar(0));
+      break;
   }
 }
 
@@ -38,8 +47,8 @@ template <class Scalar>
 void check_threshold(Scalar b, Shrinkage kind, const char* where, const char* name) {
   require_finite_scalar(b, where, name);
   if (kind != Shrinkage::NonnegSoft && b < Scalar(0))
-    throw_invalid(where, ": '", name, "' must be >= 0 for ", to_string(kind),
-                  " shrinkage, got ", b);
+    throw_invalid(where, ": '", name, "' must be >= 0 for ", to_string(kind), " shrinkage, got ",
+                  b);
 }
 
 template <class Derived>
@@ -76,8 +85,7 @@ typename Derived::PlainObject shrink(const Eigen::DenseBase<Derived>& x,
 /// For dense codes (m x B) a row is an atom; for FeatureMaps::data() (C x HW) a row is a channel.
 template <class Derived, class TDerived>
 typename Derived::PlainObject shrink(const Eigen::DenseBase<Derived>& x,
-                                     const Eigen::DenseBase<TDerived>& thresholds,
-                                     Shrinkage kind) {
+                                     const Eigen::DenseBase<TDerived>& thresholds, Shrinkage kind) {
   internal::check_thresholds(thresholds, x.rows(), kind, "shrink", "thresholds");
   internal::require_finite(x, "shrink", "x");
   using Scalar = typename Derived::Scalar;

@@ -1,6 +1,6 @@
 // mlcsc: the plain reference loops of the convolution kernels, straight from the definition in
-// docs/operator-concept.md. The fast kernels in conv/kernels/ are tested against these; nothing else
-// should call them (they are slow on purpose: no blocking, a boundary test per tap).
+// docs/operator-concept.md. The fast kernels in conv/kernels/ are tested against these; nothing
+// else should call them (they are slow on purpose: no blocking, a boundary test per tap).
 //
 // Filters are stored K x C x kh x kw (filter k, channel c, row u, column v), anchors
 // a = (kh - 1) / 2, b = (kw - 1) / 2:

@@ -105,7 +105,8 @@ std::string describe(const Op& D) {
 
 /// Throws unless layer `next` reads the code of layer `prev` as its signal:
 /// dense: next.signal_size() == prev.num_atoms(); conv: next.channels() == prev.num_filters()
-/// and the same boundary.
+/// (each layer keeps its own boundary and geometry; whether a code's size is a valid signal of
+/// the next layer is checked by the pursuit, for the signal it is given).
 template <class Op>
 void check_chain(const Op& prev, const Op& next, Index l, const char* where, const char* name) {
   if constexpr (has_filters<Op>::value) {
@@ -113,12 +114,6 @@ void check_chain(const Op& prev, const Op& next, Index l, const char* where, con
       throw_invalid(where, ": '", name, "' (layer ", l, ", ", describe(next), ") must have ",
                     prev.num_filters(), " channels, the number of filters of layer ", l - 1, " (",
                     describe(prev), "), got ", next.channels());
-    if constexpr (has_boundary<Op>::value) {
-      if (next.boundary() != prev.boundary())
-        throw_invalid(where, ": '", name, "' (layer ", l, ") must have the boundary of layer ",
-                      l - 1, " (", mlcsc::to_string(prev.boundary()), "), got ",
-                      mlcsc::to_string(next.boundary()));
-    }
   } else if constexpr (has_atoms<Op>::value) {
     if (next.signal_size() != prev.num_atoms())
       throw_invalid(where, ": '", name, "' (layer ", l, ", ", describe(next), ") must have ",

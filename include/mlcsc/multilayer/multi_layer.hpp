@@ -108,10 +108,18 @@ class MultiLayer {
     push(std::move(dictionary), std::move(t), kind);
   }
 
+  /// Appends layer \f$ D_{l} \f$ alone: the forward pass then takes its thresholds as a parameter
+  /// (`layered_thresholding(y, thresholds)`, a CNN's biases), the other pursuits their lambda.
+  /// Throws std::invalid_argument if it does not read the previous layer's code.
+  void add_layer(Op dictionary) {
+    push(std::move(dictionary), Vector<Scalar>(), Shrinkage::NonnegSoft);
+  }
+
   Index depth() const { return Index(layers_.size()); }
   /// Layer l (0-based: layer(0) is D_1). Throws std::invalid_argument out of range.
   const Op& layer(Index l) const { return *layers_[check_index(l, "layer")]; }
-  /// The per-atom thresholds of layer l (all equal when given as a scalar).
+  /// The per-atom thresholds of layer l (all equal when given as a scalar; empty when the layer
+  /// was added without them).
   const Vector<Scalar>& thresholds(Index l) const { return thr_[check_index(l, "thresholds")]; }
   Shrinkage shrinkage(Index l) const { return kind_[check_index(l, "shrinkage")]; }
 
@@ -125,9 +133,11 @@ class MultiLayer {
   }
 
   /// \brief Layered thresholding (the forward pass; JMLR 2017, Sec. 5):
-  /// \f$ \hat\Gamma_l = S_{b_l}(D_l^T \hat\Gamma_{l-1}) \f$, \f$ \hat\Gamma_0 = Y \f$.
-  /// With Shrinkage::NonnegSoft, \f$ S^+_b(z) = \mathrm{ReLU}(z - b) \f$: each layer is a
-  /// convolution with weights D_l, bias -b_l and a ReLU. Returns the L estimates.
+  /// \f$ \hat\Gamma_l = S_{b_l}(D_l^T \hat\Gamma_{l-1}) \f$, \f$ \hat\Gamma_0 = Y \f$, with the
+  /// thresholds and shrinkage given to add_layer. With Shrinkage::NonnegSoft,
+  /// \f$ S^+_b(z) = \mathrm{ReLU}(z - b) \f$: each layer is a convolution with weights D_l, bias
+  /// -b_l and a ReLU. Returns the L estimates. Throws std::invalid_argument if a layer was added
+  /// without thresholds (pass them as a parameter then).
   template <class SignalLike>
   std::vector<Code> layered_thresholding(const SignalLike& y) const {
     std::vector<Code> out;
@@ -145,23 +155,46 @@ class MultiLayer {
   template <class SignalLike>
   void layered_thresholding(const SignalLike& y, std::vector<Code>& out) const {
     require_layers("layered_thresholding");
-    decltype(auto) ys = layers_[0]->signal_view(y);
-    layers_[0]->check_signal(ys, "MultiLayer::layered_thresholding", "y");
-    const bool fresh = out.empty();
-    if (!fresh) check_outputs(internal::shape_key(ys), out);
-    if (fresh) out.reserve(layers_.size());
+    for (size_t l = 0; l < layers_.size(); ++l)
+      if (thr_[l].size() == 0)
+        internal::throw_invalid(
+            "MultiLayer::layered_thresholding: layer ", l,
+            " was added without thresholds; pass them: layered_thresholding(y, thresholds)");
+    forward(y, thr_, kind_.data(), false, out);
+  }
+
+  /// \brief The forward pass with its thresholds as a parameter: `thresholds[l]` holds layer l's
+  /// threshold per atom (filter), or one for all (a CNN layer's bias is -thresholds[l]);
+  /// `kind` is every layer's shrinkage (NonnegSoft: conv + bias + ReLU). The defaults given to
+  /// add_layer are not used.
+  template <class SignalLike>
+  std::vector<Code> layered_thresholding(const SignalLike& y,
+                                         const std::vector<Vector<Scalar>>& thresholds,
+                                         Shrinkage kind = Shrinkage::NonnegSoft) const {
+    std::vector<Code> out;
+    layered_thresholding(y, thresholds, out, kind);
+    return out;
+  }
+  /// The forward pass with thresholds as a parameter into caller-owned codes (see the overload
+  /// without thresholds for `out`).
+  template <class SignalLike>
+  void layered_thresholding(const SignalLike& y, const std::vector<Vector<Scalar>>& thresholds,
+                            std::vector<Code>& out, Shrinkage kind = Shrinkage::NonnegSoft) const {
+    require_layers("layered_thresholding");
+    if (thresholds.size() != layers_.size())
+      internal::throw_invalid(
+          "MultiLayer::layered_thresholding: 'thresholds' must hold one vector per layer (",
+          layers_.size(), "), got ", thresholds.size());
     for (size_t l = 0; l < layers_.size(); ++l) {
-      const Op& D = *layers_[l];
-      if (l == 0) {
-        if (fresh) out.push_back(D.code_like(ys));
-        D.analyze(ys, out[0]);
-      } else {
-        if (fresh) out.push_back(D.code_like(out[l - 1]));
-        D.analyze(out[l - 1], out[l]);
-      }
-      auto& v = values(out[l]);
-      internal::shrink_rows(v, v, thr_[l], Scalar(1), kind_[l]);
+      const std::string name = internal::message("thresholds[", l, "]");
+      const Vector<Scalar>& t = thresholds[l];
+      if (t.size() == 1)
+        internal::check_threshold(t(0), kind, "MultiLayer::layered_thresholding", name.c_str());
+      else
+        internal::check_thresholds(t, layers_[l]->code_rows(), kind,
+                                   "MultiLayer::layered_thresholding", name.c_str());
     }
+    forward(y, thresholds, &kind, true, out);
   }
 
   /// \brief Layered Lasso (layered basis pursuit; JMLR 2017, Sec. 6):
@@ -265,18 +298,29 @@ class MultiLayer {
     check_per_layer(per_layer, "ml_objective", "per_layer");
     decltype(auto) ys = layers_[0]->signal_view(y);
     layers_[0]->check_signal(ys, "MultiLayer::ml_objective", "y");
-    std::vector<Code> prop = propagate(gamma_L);
+    std::vector<Code> prop = forward_shapes(ys);
+    const size_t L = layers_.size();
+    if (internal::shape_key(gamma_L) != internal::shape_key(prop[L - 1]))
+      internal::throw_invalid("MultiLayer::ml_objective: 'gamma_L' must be ",
+                              internal::to_string(internal::shape_key(prop[L - 1])),
+                              " (the deepest code for 'y'), got ",
+                              internal::to_string(internal::shape_key(gamma_L)));
+    values(prop[L - 1]) = values(gamma_L);
+    for (size_t i = L - 1; i >= 1; --i) layers_[i]->synthesize(prop[i], prop[i - 1]);
     double f = 0;
-    for (size_t i = 0; i < layers_.size(); ++i)
+    for (size_t i = 0; i < L; ++i)
       f += internal::weighted_l1_rows(values(prop[i]),
                                       per_layer[i].lambda_vector(layers_[i]->code_rows()));
-    Signal x = layers_[0]->signal_like(prop[0]);
+    Signal x(ys);
     layers_[0]->synthesize(prop[0], x);
     values(x) -= values(ys);
     return Scalar(f + 0.5 * double(values(x).squaredNorm()));
   }
 
-  /// \f$ \Gamma_i = D_{i+1}\cdots D_L\Gamma_L \f$ for every layer (element L-1 is gamma_L).
+  /// \f$ \Gamma_i = D_{i+1}\cdots D_L\Gamma_L \f$ for every layer (element L-1 is gamma_L), each
+  /// the smallest signal of its layer for the code below it (the forward pass's size, except
+  /// for strided layers whose signal size leaves a remainder: ml_ista's results carry the codes
+  /// of the forward pass's sizes).
   std::vector<Code> propagate(const Code& gamma_L) const {
     require_layers("propagate");
     const size_t L = layers_.size();
@@ -291,6 +335,44 @@ class MultiLayer {
   }
 
  private:
+  // The forward pass with thresholds thr[l] (one per code row, or one for all) and shrinkage
+  // kinds[l] (kinds[0] for every layer when `one_kind`).
+  template <class SignalLike>
+  void forward(const SignalLike& y, const std::vector<Vector<Scalar>>& thr, const Shrinkage* kinds,
+               bool one_kind, std::vector<Code>& out) const {
+    decltype(auto) ys = layers_[0]->signal_view(y);
+    layers_[0]->check_signal(ys, "MultiLayer::layered_thresholding", "y");
+    const bool fresh = out.empty();
+    if (!fresh) check_outputs(internal::shape_key(ys), out);
+    if (fresh) out.reserve(layers_.size());
+    for (size_t l = 0; l < layers_.size(); ++l) {
+      const Op& D = *layers_[l];
+      if (l == 0) {
+        if (fresh) out.push_back(D.code_like(ys));
+        D.analyze(ys, out[0]);
+      } else {
+        if (fresh) out.push_back(D.code_like(out[l - 1]));
+        D.analyze(out[l - 1], out[l]);
+      }
+      auto& v = values(out[l]);
+      const Shrinkage kind = kinds[one_kind ? 0 : l];
+      if (thr[l].size() == 1)
+        internal::shrink_into(v.array(), v.array(), thr[l](0), kind);
+      else
+        internal::shrink_rows(v, v, thr[l], Scalar(1), kind);
+    }
+  }
+
+  // Zero codes of every layer for a signal shaped like ys: the shapes of the forward pass.
+  template <class View>
+  std::vector<Code> forward_shapes(const View& ys) const {
+    std::vector<Code> c;
+    c.reserve(layers_.size());
+    for (size_t i = 0; i < layers_.size(); ++i)
+      c.push_back(i == 0 ? layers_[0]->code_like(ys) : layers_[i]->code_like(c[i - 1]));
+    return c;
+  }
+
   void push(Op D, Vector<Scalar> thr, Shrinkage kind) {
     if (!layers_.empty())
       internal::check_chain(*layers_.back(), D, depth(), "MultiLayer::add_layer", "dictionary");
@@ -381,7 +463,7 @@ class MultiLayer {
     fwd = hat;
     grad = hat;
     prop = hat;
-    Signal res0 = layers_[0]->signal_like(hat[0]);
+    Signal res0(ys);  // shaped like y (with strides, not always the smallest signal for hat[0])
     Signal rsig = res0;
     std::vector<Scalar> rho(L);
     std::vector<Vector<Scalar>> lam(L);
@@ -414,23 +496,36 @@ class MultiLayer {
       return f + 0.5 * double(values(rsig).squaredNorm());
     };
 
-    std::vector<Result> out(L);
-    int iterations = 0;
-    bool converged = false;
-    double t = 1;
-    bool restart_next = false;
+    // Every signal (a column of a dense batch, an image of feature maps) is its own problem: its
+    // own momentum, restart and stopping test; a converged signal is frozen while the others go
+    // on (the passes treat signals independently, so its code is the one it would have alone).
+    const internal::CodeLayout lay =
+        internal::CodeLayout::of(values(cur), layers_[L - 1]->code_rows());
+    const Index S = lay.signals, len = lay.runs * lay.run_len;
+    auto block = [&](Code& c, Index s) {
+      return Eigen::Map<Vector<Scalar>>(values(c).data() + s * lay.signal_stride, len);
+    };
+    Eigen::VectorXd t = Eigen::VectorXd::Ones(S);
+    Eigen::Array<bool, Eigen::Dynamic, 1> active(S), restart_next(S);
+    active.setConstant(true);
+    restart_next.setConstant(false);
+    PursuitStats<Scalar> st;
+    st.signal_iterations.setZero(S);
+    st.signal_converged.setZero(S);
     {
       internal::NoMallocScope guard;
-      for (int k = 1; k <= p.max_iterations; ++k) {
-        // the point: Gamma_L^k (ISTA) or the momentum point (FISTA)
-        if (fista && !restart_next) {
-          const double t_next = 0.5 * (1 + std::sqrt(1 + 4 * t * t));
-          const Scalar beta = Scalar((t - 1) / t_next);
-          values(hat[L - 1]) = values(cur) + beta * (values(cur) - values(prev));
-          t = t_next;
-        } else {
-          values(hat[L - 1]) = values(cur);
-          t = 1;
+      for (int k = 1; k <= p.max_iterations && active.any(); ++k) {
+        // the point: Gamma_L^k (ISTA) or the momentum point (FISTA), per signal
+        for (Index s = 0; s < S; ++s) {
+          if (fista && !restart_next(s)) {
+            const double t_next = 0.5 * (1 + std::sqrt(1 + 4 * t(s) * t(s)));
+            const Scalar beta = Scalar((t(s) - 1) / t_next);
+            block(hat[L - 1], s) = block(cur, s) + beta * (block(cur, s) - block(prev, s));
+            t(s) = t_next;
+          } else {
+            block(hat[L - 1], s) = block(cur, s);
+            t(s) = 1;
+          }
         }
         // backward: hat_i = D_{i+1} hat_{i+1}
         for (size_t i = L - 1; i >= 1; --i) layers_[i]->synthesize(hat[i], hat[i - 1]);
@@ -450,27 +545,32 @@ class MultiLayer {
         // Gamma_L^{k+1} = fwd[L-1]; rotate prev <- cur <- new without copies
         std::swap(prev, cur);
         std::swap(cur, fwd[L - 1]);
-        const double change = double((values(cur) - values(prev)).squaredNorm());
-        const double residual = double((values(cur) - values(hat[L - 1])).squaredNorm());
-        const double norm = double(values(cur).squaredNorm());
-        restart_next = fista && p.adaptive_restart &&
-                       double(((values(hat[L - 1]) - values(cur)).array() *
-                               (values(cur) - values(prev)).array())
-                                  .sum()) > 0;
-        iterations = k;
-        const double bound = double(p.tolerance) * std::max(1.0, std::sqrt(norm));
-        converged = std::sqrt(change) <= bound && std::sqrt(residual) <= bound;
-        bool stop = converged;
-        if (p.callback && !p.callback(k, Scalar(objective(cur)))) stop = true;
-        if (stop) break;
+        for (Index s = 0; s < S; ++s) {
+          if (!active(s)) {
+            block(cur, s) = block(prev, s);  // frozen
+            continue;
+          }
+          const auto c = block(cur, s), q = block(prev, s), z = block(hat[L - 1], s);
+          const double change = double((c - q).squaredNorm());
+          const double residual = double((c - z).squaredNorm());
+          const double norm = double(c.squaredNorm());
+          restart_next(s) = fista && p.adaptive_restart && double((z - c).dot(c - q)) > 0;
+          st.signal_iterations(s) = k;
+          const double bound = double(p.tolerance) * std::max(1.0, std::sqrt(norm));
+          if (std::sqrt(change) <= bound && std::sqrt(residual) <= bound) {
+            st.signal_converged(s) = true;
+            active(s) = false;
+          }
+        }
+        if (p.callback && !p.callback(k, Scalar(objective(cur)))) break;
       }
     }
-    const double f = objective(cur);
+    st.summarize();
+    st.objective = Scalar(objective(cur));
+    std::vector<Result> out(L);
     for (size_t i = 0; i < L; ++i) {
+      static_cast<PursuitStats<Scalar>&>(out[i]) = st;
       out[i].code = i + 1 == L ? std::move(cur) : std::move(prop[i]);
-      out[i].iterations = iterations;
-      out[i].converged = converged;
-      out[i].objective = Scalar(f);
     }
     return out;
   }

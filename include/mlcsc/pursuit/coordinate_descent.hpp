@@ -205,14 +205,17 @@ class CoordinateDescent {
  public:
   static constexpr int kAddPerScreen = 8;
 
+  /// `screen` is the caller's buffer for the screening thresholds (resized only when its size
+  /// differs, so a solver object reuses it).
   CoordinateDescent(const Matrix<Scalar>& gram, const Vector<Scalar>& lambdas, bool nonnegative,
-                    Scalar tolerance, int max_sweeps)
+                    Scalar tolerance, int max_sweeps, Vector<Scalar>& screen)
       : G_(gram),
         lam_(lambdas),
-        screen_lam_(lambdas.size()),
+        screen_lam_(screen),
         nonneg_(nonnegative),
         tol_(tolerance),
         max_sweeps_(max_sweeps) {
+    screen_lam_.resize(lam_.size());
     // An atom of zero norm can never enter: its screening threshold is +infinity.
     for (Index j = 0; j < lam_.size(); ++j)
       screen_lam_(j) = G_(j, j) > Scalar(0) ? lam_(j) : std::numeric_limits<Scalar>::infinity();
@@ -608,7 +611,7 @@ class CoordinateDescent {
 
   const Matrix<Scalar>& G_;
   const Vector<Scalar>& lam_;
-  Vector<Scalar> screen_lam_;
+  Vector<Scalar>& screen_lam_;
   // Relative pivot below which an atom counts as linearly dependent on the ones before it.
   double pivot_tol_ = std::max(1e-10, 100.0 * double(std::numeric_limits<Scalar>::epsilon()));
   bool nonneg_;
@@ -634,8 +637,7 @@ class CoordinateDescentBatch {
     if (gram != gram_) gram_ = std::move(gram);
     const Matrix<Scalar>& G = *gram_;
     const Matrix<Scalar>& A = D.matrix();
-    if (lam_.size() != m) lam_.resize(m);
-    lam_ = p.lambda_vector(m);
+    p.lambda_vector_into(m, lam_);
     // A Lasso solution has at most n nonzeros (generically); the working set may briefly hold
     // more.
     Index kmax = std::max<Index>(2 * n, 64) + CoordinateDescent<Scalar>::kAddPerScreen;
@@ -660,7 +662,7 @@ class CoordinateDescentBatch {
     Eigen::VectorXi& sweeps = st.signal_iterations;
     Eigen::Array<bool, Eigen::Dynamic, 1>& conv = st.signal_converged;
     auto solve_blocks = [&](int cap) {
-      const CoordinateDescent<Scalar> cd(G, lam_, p.nonnegative, p.tolerance, cap);
+      const CoordinateDescent<Scalar> cd(G, lam_, p.nonnegative, p.tolerance, cap, screen_);
       NoMallocScope guard;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
       for (Index blk = 0; blk < blocks; ++blk) {
@@ -713,7 +715,7 @@ class CoordinateDescentBatch {
 
  private:
   std::shared_ptr<const Matrix<Scalar>> gram_;
-  Vector<Scalar> lam_;
+  Vector<Scalar> lam_, screen_;
   std::vector<CdWorkspace<Scalar>> work_;
   Index n_ = -1, m_ = -1, kmax_ = -1, block_ = -1;
   Vector<double> objs_;  // per signal: 0.5||y - D g||^2 + sum lambda_j |g_j|

@@ -17,6 +17,15 @@
 
 namespace mlcsc {
 
+namespace lasso_detail {
+template <class Op, class = void>
+struct has_geometry : std::false_type {};
+template <class Op>
+struct has_geometry<Op, std::void_t<decltype(std::declval<const Op&>().code_height(Index(1))),
+                                    decltype(std::declval<const Op&>().code_width(Index(1)))>>
+    : std::true_type {};
+}  // namespace lasso_detail
+
 /// \brief A Lasso solver bound to one dictionary and one set of parameters.
 ///
 /// It keeps what the dictionary implies and what a solve needs across calls: the Gram matrix
@@ -75,10 +84,10 @@ class LassoSolver {
   template <class SignalLike>
   Result solve(const SignalLike& y) {
     decltype(auto) ys = D_.signal_view(y);
-    D_.check_signal(ys, "lasso", "y");
+    D_.check_signal(ys, "LassoSolver::solve", "y");
     Result r;
     r.code = D_.code_like(ys);
-    static_cast<PursuitStats<Scalar>&>(r) = run(ys, r.code, false, "lasso");
+    static_cast<PursuitStats<Scalar>&>(r) = run(ys, r.code, false, "LassoSolver::solve");
     return r;
   }
 
@@ -112,27 +121,29 @@ class LassoSolver {
           sizeof(Scalar) == 4 ? "float" : "double", "); scale the signal");
   }
 
-  // The code must have the shape D.code_like(y) has; that shape is computed once per signal
-  // shape and kept.
+  // The code must have the shape D.code_like(y) has, found without allocating: from the
+  // geometry for a ConvDictionary (code_height / code_width), m x B for a Dictionary; for other
+  // operators code_like(y) is kept per signal shape and dictionary state (it is recomputed
+  // whenever y's shape changes, and a changed dictionary is a new solver's business).
   template <class View>
   void check_code_shape(const View& ys, const CodeView& code, const char* where) {
-    const std::array<Index, 4> key = dims(ys);
-    if (!shape_ || key != shape_key_) {
-      shape_.emplace(D_.code_like(ys));
-      shape_key_ = key;
+    const std::array<Index, 4> key = internal::shape_dims(ys);
+    std::array<Index, 4> want;
+    if constexpr (internal::is_dense_dictionary<Op>::value) {
+      want = {D_.num_atoms(), ys.cols(), -1, -1};
+    } else if constexpr (lasso_detail::has_geometry<Op>::value) {
+      want = {ys.batch(), D_.code_rows(), D_.code_height(ys.height()), D_.code_width(ys.width())};
+    } else {
+      if (!shape_ || key != shape_key_) {
+        shape_.emplace(D_.code_like(ys));
+        shape_key_ = key;
+      }
+      want = internal::shape_dims(*shape_);
     }
-    if (dims(code) != dims(*shape_)) {
-      const std::array<Index, 4> want = dims(*shape_), got = dims(code);
+    const std::array<Index, 4> got = internal::shape_dims(code);
+    if (got != want)
       internal::throw_invalid(where, ": 'code' must be ", describe(want), " for 'y' of ",
                               describe(key), ", got ", describe(got));
-    }
-  }
-  template <class X>
-  static std::array<Index, 4> dims(const X& x) {
-    if constexpr (std::is_base_of_v<Eigen::EigenBase<X>, X>)
-      return {x.rows(), x.cols(), -1, -1};
-    else
-      return {x.batch(), x.channels(), x.height(), x.width()};
   }
   static std::string describe(const std::array<Index, 4>& d) {
     if (d[2] < 0) return internal::shape(d[0], d[1]);

@@ -61,9 +61,19 @@ struct LassoParams {
     }
   }
 
-  /// The per-atom weights, expanded (one per row of the code).
+  /// The per-atom weights, expanded (one per atom or filter).
   Vector<Scalar> lambda_vector(Index code_rows) const {
-    return lambdas.size() != 0 ? lambdas : Vector<Scalar>::Constant(code_rows, lambda);
+    Vector<Scalar> v;
+    lambda_vector_into(code_rows, v);
+    return v;
+  }
+  /// The same into `v`, which allocates only when its size differs (solver objects).
+  void lambda_vector_into(Index code_rows, Vector<Scalar>& v) const {
+    v.resize(code_rows);
+    if (lambdas.size() != 0)
+      v = lambdas;
+    else
+      v.setConstant(lambda);
   }
 };
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
 #include <type_traits>
@@ -64,6 +65,16 @@ struct CodeLayout {
     return l;
   }
 };
+
+/// The full shape of a signal or code: {rows, cols, -1, -1} for an Eigen matrix, {N, C, H, W} for
+/// feature maps (owned or views).
+template <class X>
+std::array<Index, 4> shape_dims(const X& x) {
+  if constexpr (std::is_base_of_v<Eigen::EigenBase<X>, X>)
+    return {x.rows(), x.cols(), -1, -1};
+  else
+    return {x.batch(), x.channels(), x.height(), x.width()};
+}
 
 /// The ISTA / FISTA engine behind LassoSolver: holds every buffer a solve needs (the extrapolated
 /// point, the gradient, the residual, the per-signal state), sized on the first solve for a shape
@@ -178,8 +189,7 @@ class ProximalGradient {
   template <class SignalView, class CodeView>
   void prepare(const SignalView& y, const CodeView& G, const LassoParams<Scalar>& p, Scalar step) {
     auto resize_like = [](auto& buf, const auto& like, auto make) {
-      if (values(buf).rows() != values(like).rows() || values(buf).cols() != values(like).cols())
-        buf = make();
+      if (shape_dims(buf) != shape_dims(like)) buf = make();
     };
     resize_like(R_, y, [&] { return Signal(y); });
     resize_like(Z_, G, [&] { return D_.code_like(y); });
@@ -192,7 +202,8 @@ class ProximalGradient {
       active_.resize(S);
       stats_.resize(std::size_t(S));
     }
-    lambdas_ = p.lambda_vector(D_.code_rows());
+    p.lambda_vector_into(D_.code_rows(), lambdas_);
+    thr_.resize(lambdas_.size());
     thr_ = lambdas_ * step;
     if constexpr (is_dense_dictionary<Op>::value) {
       use_gram_ = 2 * D_.signal_size() > D_.num_atoms();

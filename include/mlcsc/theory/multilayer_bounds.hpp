@@ -146,6 +146,18 @@ std::vector<LayerGuarantee> multilayer_guarantees(const MultiLayer<Op>& net,
       internal::throw_invalid("multilayer_guarantees: 'codes[", l, "]' must have ", D.code_rows(),
                               " rows (atoms or filters of layer ", l, "), got ",
                               values(codes[size_t(l)]).rows());
+    if (net.thresholds(l).size() == 0)
+      internal::throw_invalid("multilayer_guarantees: layer ", l,
+                              " was added without thresholds; the forward-pass bounds need them");
+    if constexpr (internal::has_geometry<Op>::value) {
+      if (D.stride_h() != 1 || D.stride_w() != 1 || D.dilation_h() != 1 || D.dilation_w() != 1)
+        internal::throw_invalid(
+            "multilayer_guarantees: layer ", l, " has stride ",
+            internal::shape(D.stride_h(), D.stride_w()), " and dilation ",
+            internal::shape(D.dilation_h(), D.dilation_w()),
+            "; the stripe bounds (Papyan, Romano, Elad, JMLR 2017) are stated for stride 1 and "
+            "dilation 1");
+    }
     LayerGuarantee& r = out[size_t(l)];
     r.layer = l;
     r.mu = double(mutual_coherence(D));

@@ -101,6 +101,9 @@ void check_local_norm_args(const FeatureMaps<Scalar>& g, Index kh, Index kw, con
   const std::string maps = shape(g.channels(), g.height(), g.width());
   if (g.channels() < 1 || g.height() < 1 || g.width() < 1)
     throw_invalid(where, ": expected a non-empty '", name, "', got ", maps);
+  if (g.batch() != 1)
+    throw_invalid(where, ": expected one image (N = 1) in '", name, "', got a batch of ", g.batch(),
+                  " x ", maps, "; measure each image: FeatureMaps(", name, ".image(n))");
   if (kh < 1 || kw < 1)
     throw_invalid(where, ": expected a kernel size 'kh' x 'kw' with both >= 1, got ", shape(kh, kw),
                   " (", name, " is ", maps, ")");

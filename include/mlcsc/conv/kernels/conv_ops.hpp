@@ -54,6 +54,7 @@
 #include "../../internal/parallel.hpp"
 #include "blocking.hpp"
 #include "correlate.hpp"
+#include "lowered.hpp"
 #include "winograd.hpp"
 #include "workspace.hpp"
 
@@ -61,7 +62,7 @@ namespace mlcsc::internal {
 
 /// Which kernel runs a correlation: the choice rule above, or one forced (tests, benchmarks;
 /// Winograd needs 3 x 3 filters, stride 1, dilation 1 and a Zero or Circular boundary).
-enum class ConvKernel { Automatic, Direct, Winograd };
+enum class ConvKernel { Automatic, Direct, Winograd, Lowered };
 
 /// The geometry of a convolutional dictionary along one dimension.
 struct Axis {
@@ -223,6 +224,53 @@ inline Boundary kernel_boundary(Boundary b) {
 
 }  // namespace conv_detail
 
+/// The lowered form's arguments (lowered.hpp) for a signal of H x W.
+template <class Scalar>
+LoweredArgs lowered_args(const ConvShape<Scalar>& S, Index H, Index W) {
+  return {S.K,
+          S.C,
+          H,
+          W,
+          S.h.code_size(H),
+          S.w.code_size(W),
+          S.h.taps,
+          S.w.taps,
+          S.h.stride,
+          S.w.stride,
+          S.h.dilation,
+          S.w.dilation,
+          S.h.pad(),
+          S.w.pad(),
+          S.h.boundary == Boundary::Circular};
+}
+
+/// Whether the lowered form (one matrix product per group of images) runs a correlation with
+/// `cout` outputs: a cost model in units of a multiply-add at the matrix product's rate.
+///  * direct: the polyphase form's multiply-adds (zero taps included), at 1.3x the product's
+///    rate (bench_conv_kernels measures 123-150%) times the fraction of vector lanes a code row
+///    fills (a row of 12 floats uses 12 of 16 lanes: the rest are computed and dropped);
+///  * lowered: the real multiply-adds plus the patch matrix written and read (about 4
+///    multiply-adds' worth per patch value; a copy runs several times slower per value than the
+///    product's inner loop).
+/// Few outputs (synthesize into 1-3 channels) keep the direct kernel whenever its rows are full:
+/// its row blocking beats the product there (the product form measured 62 against 68-73
+/// GFLOP/s on shape (a), comment above).
+template <class Scalar>
+bool lowered_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index cout, Index H, Index W) {
+  if (kernel == ConvKernel::Lowered) return true;
+  if (kernel != ConvKernel::Automatic) return false;
+  constexpr Index L = packet_size<Scalar>;
+  const Index Ho = S.h.code_size(H), Wo = S.w.code_size(W);
+  // the direct kernel's rows are the code's (analyze) or the phase planes' (synthesize)
+  const Index row = cout == S.K ? Wo : (W + S.w.stride - 1) / S.w.stride;
+  const double lanes = double(row) / double((row + L - 1) / L * L);
+  const double R = double(S.C * S.h.taps * S.w.taps), P = double(Ho * Wo);
+  const double direct = double(S.K) * double(S.C * S.h.stride * S.w.stride) *
+                        double(S.h.phase_taps() * S.w.phase_taps()) * P / (1.3 * lanes);
+  const double lowered = double(S.K) * R * P + 4.0 * R * P;
+  return lowered < direct && !(cout < 4 && lanes > 0.99);
+}
+
 template <class Scalar>
 bool winograd_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index cin, Index cout, Index H,
                      Index W) {
@@ -259,6 +307,10 @@ void conv_analyze(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_t<S
       winograd_correlate<B>(WinogradArgs<Scalar>{x.ptr() + n * xs, C, K, H, W, S.h.boundary, U,
                                                  gamma.ptr() + n * gs});
     });
+    return;
+  }
+  if (lowered_chosen<Scalar>(kernel, S, K, H, W)) {
+    lowered_analyze(lowered_args(S, H, W), S.filters, x.ptr(), N, gamma.ptr());
     return;
   }
   const Index sh = S.h.stride, sw = S.w.stride;
@@ -313,6 +365,10 @@ void conv_synthesize(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_
       winograd_correlate<B>(WinogradArgs<Scalar>{gamma.ptr() + n * gs, K, C, Ho, Wo, S.h.boundary,
                                                  U, x.ptr() + n * xs});
     });
+    return;
+  }
+  if (lowered_chosen<Scalar>(kernel, S, C, H, W)) {
+    lowered_synthesize(lowered_args(S, H, W), S.filters, gamma.ptr(), N, x.ptr());
     return;
   }
   const Index sh = S.h.stride, sw = S.w.stride;

@@ -54,8 +54,8 @@
 
 #include <Eigen/Core>
 
-#include "../../internal/parallel.hpp"
 #include "../../core/boundary.hpp"
+#include "../../internal/parallel.hpp"
 #include "correlate.hpp"
 #include "workspace.hpp"
 

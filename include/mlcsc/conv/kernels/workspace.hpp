@@ -22,6 +22,7 @@ enum class ConvBuffer {
   PackedFilters = 0,
   Tile,
   Phases,            // the phase planes of a strided image (conv_ops.hpp)
+  Patches,           // the patch matrix of the lowered convolution (lowered.hpp)
   WinogradFilters,   // U of winograd.hpp (the calling thread)
   WinogradInput,     // V and the de-interleaved rows of one block (every thread)
   WinogradProducts,  // the 16 products and outputs of one block of maps (every thread)
