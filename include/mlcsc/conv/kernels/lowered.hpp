@@ -61,18 +61,22 @@ inline void inside(const LoweredArgs& a, Index off, Index& j0, Index& j1) {
   j1 = std::clamp(j1, j0, a.Wo);
 }
 
-// dst[j] = src[s_w j + off] for the code row's Wo columns (0 or wrapped outside).
+// dst[j] = src[s_w j + off] for the code row's Wo columns (0 or wrapped outside), with the inside
+// range [j0, j1) of this column offset precomputed.
 template <class Scalar>
-void gather_row(const LoweredArgs& a, const Scalar* src, Index off, Scalar* dst) {
-  Index j0, j1;
-  inside(a, off, j0, j1);
-  if (a.sw == 1)
-    std::copy(src + j0 + off, src + j1 + off, dst + j0);
-  else
-    for (Index j = j0; j < j1; ++j) dst[j] = src[a.sw * j + off];
-  for (Index j = 0; j < j0; ++j) dst[j] = a.circular ? src[wrap(a.sw * j + off, a.W)] : Scalar(0);
-  for (Index j = j1; j < a.Wo; ++j)
-    dst[j] = a.circular ? src[wrap(a.sw * j + off, a.W)] : Scalar(0);
+EIGEN_ALWAYS_INLINE void gather_row(const LoweredArgs& a, const Scalar* src, Index off, Index j0,
+                                    Index j1, Scalar* dst) {
+  if (a.sw == 1) {
+    for (Index j = j0; j < j1; ++j) dst[j] = src[j + off];
+  } else {
+    const Scalar* p = src + off;
+    for (Index j = j0; j < j1; ++j) dst[j] = p[a.sw * j];
+  }
+  if (j0 > 0 || j1 < a.Wo) {
+    for (Index j = 0; j < j0; ++j) dst[j] = a.circular ? src[wrap(a.sw * j + off, a.W)] : Scalar(0);
+    for (Index j = j1; j < a.Wo; ++j)
+      dst[j] = a.circular ? src[wrap(a.sw * j + off, a.W)] : Scalar(0);
+  }
 }
 
 }  // namespace lowered_detail
@@ -93,6 +97,9 @@ void lowered_analyze(const LoweredArgs& a, const Scalar* filters, const Scalar* 
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
     for (Index r = 0; r < R; ++r) {
       const Index c = r / (a.kh * a.kw), u = (r / a.kw) % a.kh, v = r % a.kw;
+      const Index off = a.dw * v - a.pw;
+      Index j0, j1;
+      lowered_detail::inside(a, off, j0, j1);
       for (Index g = 0; g < g1; ++g)
         for (Index i = 0; i < a.Ho; ++i) {
           Scalar* dst = X + r * M + g * P + i * a.Wo;
@@ -100,8 +107,7 @@ void lowered_analyze(const LoweredArgs& a, const Scalar* filters, const Scalar* 
           if (row < 0)
             std::fill(dst, dst + a.Wo, Scalar(0));
           else
-            lowered_detail::gather_row(a, x0 + ((g * a.C + c) * a.H + row) * a.W, a.dw * v - a.pw,
-                                       dst);
+            lowered_detail::gather_row(a, x0 + ((g * a.C + c) * a.H + row) * a.W, off, j0, j1, dst);
         }
     }
     // Y (M x K) = X (M x R) W^T (R x K, the stored filters)
