@@ -81,6 +81,27 @@ EIGEN_ALWAYS_INLINE void gather_row(const LoweredArgs& a, const Scalar* src, Ind
 
 }  // namespace lowered_detail
 
+namespace lowered_detail {
+
+// Runs group(n0, g1, inner_threads) over the batch in groups of at most G images: with several
+// threads and at least as many images, the groups are split over the threads (each group's
+// gather, product and copy on one thread; about N / threads images per group), otherwise one
+// group after the other with `threads` inside each.
+template <class Group>
+void for_groups(Index N, Index G, int threads, Group&& group) {
+  const int T = max_threads();
+  if (T > 1 && N >= T) {
+    const Index g = std::max<Index>(1, std::min(G, (N + T - 1) / T));
+    const Index groups = (N + g - 1) / g;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T)
+    for (Index b = 0; b < groups; ++b) group(b * g, std::min(g, N - b * g), 1);
+    return;
+  }
+  for (Index n0 = 0; n0 < N; n0 += G) group(n0, std::min(G, N - n0), threads);
+}
+
+}  // namespace lowered_detail
+
 /// gamma = D^T x for images [0, N) of x (N x C x H x W) into gamma (N x K x Ho x Wo); `filters`
 /// is the K x (C kh kw) row-major filter matrix.
 template <class Scalar>
@@ -88,13 +109,13 @@ void lowered_analyze(const LoweredArgs& a, const Scalar* filters, const Scalar* 
                      Scalar* gamma) {
   const Index R = a.R(), P = a.P(), G = a.group<Scalar>(N);
   const int threads = double(R) * double(P) * double(N) >= 1e6 ? max_threads() : 1;
-  for (Index n0 = 0; n0 < N; n0 += G) {
-    const Index g1 = std::min(G, N - n0), M = g1 * P;
+  lowered_detail::for_groups(N, G, threads, [&](Index n0, Index g1, int inner) {
+    const Index M = g1 * P;
     Scalar* X = conv_scratch<Scalar>(ConvBuffer::Patches, M * R);
     Scalar* Y = conv_scratch<Scalar>(ConvBuffer::Tile, M * a.K);
     const Scalar* x0 = x + n0 * a.C * a.H * a.W;
     // gather: column r = (c, u, v) of X, contiguous over the group's code positions
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1)
     for (Index r = 0; r < R; ++r) {
       const Index c = r / (a.kh * a.kw), u = (r / a.kw) % a.kh, v = r % a.kw;
       const Index off = a.dw * v - a.pw;
@@ -116,7 +137,7 @@ void lowered_analyze(const LoweredArgs& a, const Scalar* filters, const Scalar* 
     for (Index g = 0; g < g1; ++g)
       for (Index k = 0; k < a.K; ++k)
         std::copy_n(Y + k * M + g * P, P, gamma + ((n0 + g) * a.K + k) * P);
-  }
+  });
 }
 
 /// x = D gamma (the adjoint of lowered_analyze for x's H x W) for images [0, N). The product is
@@ -129,9 +150,9 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
                         Scalar* x) {
   const Index R = a.R(), P = a.P(), G = a.group<Scalar>(N);
   const int threads = double(R) * double(P) * double(N) >= 1e6 ? max_threads() : 1;
-  std::fill(x, x + N * a.C * a.H * a.W, Scalar(0));
-  for (Index n0 = 0; n0 < N; n0 += G) {
-    const Index g1 = std::min(G, N - n0), M = g1 * P;
+  lowered_detail::for_groups(N, G, threads, [&](Index n0, Index g1, int inner) {
+    const Index M = g1 * P;
+    std::fill(x + n0 * a.C * a.H * a.W, x + (n0 + g1) * a.C * a.H * a.W, Scalar(0));
     Scalar* Xt = conv_scratch<Scalar>(ConvBuffer::Patches, M * R);
     Scalar* Gk = conv_scratch<Scalar>(ConvBuffer::Tile, M * a.K);
     // Gamma as K x M: column (g, p) holds the K filters' values at code position p of image g
@@ -144,7 +165,7 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
     // X^T (R x M) = W^T (R x K: the stored K x R row-major filters) Gamma (K x M)
     gemm<Scalar>(filters, R, false, Gk, a.K, Xt, R, R, M, a.K, false);
     Scalar* x0 = x + n0 * a.C * a.H * a.W;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1)
     for (Index c = 0; c < a.C; ++c)
       for (Index g = 0; g < g1; ++g)
         for (Index u = 0; u < a.kh; ++u)
@@ -166,7 +187,7 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
               }
             }
           }
-  }
+  });
 }
 
 }  // namespace mlcsc::internal
