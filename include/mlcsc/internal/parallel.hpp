@@ -23,4 +23,18 @@ inline int thread_id() {
 #endif
 }
 
+/// body(i) for i in [0, n), on `threads` OpenMP threads (static schedule), or as a plain loop
+/// when threads <= 1: a parallel region costs about a microsecond to enter even when its `if`
+/// clause is false (measured: a third of the analyze of a batch of 64 digits, one correlation
+/// per image, on one thread).
+template <class Index, class Body>
+void parallel_for(Index n, int threads, Body&& body) {
+  if (threads <= 1) {
+    for (Index i = 0; i < n; ++i) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (Index i = 0; i < n; ++i) body(i);
+}
+
 }  // namespace mlcsc::internal

@@ -20,11 +20,15 @@
 //     (0 <= r < s), x[s i + d u - P] = x^(r)[i + m] with x^(r)[j] = x[s j + r] the r-th phase of
 //     the signal. So the strided correlation over C channels is a stride-1 correlation over the
 //     C s_h s_w phase planes (each ceil(H/s) x ceil(W/s), zero past the signal; Circular needs
-//     H, W multiples of s) with filters of ceil-ish(e/s) taps holding each original tap once:
-//     no skipped output is computed and no tap is multiplied twice (a 6 x 6 stride-2 filter is
-//     four 3 x 3 phase filters; a 3 x 3 stride-2 one four filters of 2 x 2 with 7 zero taps).
-//     synthesize is the adjoint: the stride-1 synthesis into the phase planes, then the phases
-//     interleaved back (the part past the signal dropped).
+//     H, W multiples of s; phase-major: plane (r_h s_w + r_w) C + c) with filters of
+//     ceil-ish(e/s) taps holding each original tap once: no skipped output is computed and no tap
+//     is multiplied twice (a 6 x 6 stride-2 filter is four 3 x 3 phase filters). Where e is not a
+//     multiple of s the phase filters differ in size (a 3 x 3 stride-2 filter's are 2 x 2, 2 x 1,
+//     1 x 2 and 1 x 1, stored as four 2 x 2 with 7 zeros): each phase's box of taps goes to the
+//     kernel (TapBox, correlate.hpp), which skips the rest, so 9 multiply-adds run, not 16.
+//     synthesize is the adjoint: the stride-1 synthesis into the phase planes (its output planes
+//     phase-major too, so a block of maps shares one box), then the phases interleaved back (the
+//     part past the signal dropped).
 // The packed filters go to a per-thread buffer, repacked on every call: that is negligible next
 // to the K C kh kw Ho Wo multiply-adds and keeps the dictionary free of derived state that writes
 // through filter() could leave stale.
@@ -45,6 +49,7 @@
 #pragma once
 
 #include <algorithm>
+#include <utility>
 
 #include <Eigen/Core>
 
@@ -145,77 +150,191 @@ void for_images(Index N, double macs_per_image, Body&& body) {
   }
 }
 
-// Packs the stride-1 form's filters for a correlation from `cin` to `cout` maps: tap (u, v) of
-// d_{k,c} goes to input plane (c s_h + r_h) s_w + r_w at phase-filter tap (m_h, m_w) (path 3;
+// The filter tap at phase r, phase-filter tap m along axis `a` (path 3): the u with
+// d u - P = s (m + m_min) + r, or -1 if there is none.
+inline Index tap_at(const Axis& a, Index r, Index m) {
+  const Index du = a.stride * (m + a.m_min()) + r + a.pad();
+  if (du < 0 || du % a.dilation != 0 || du / a.dilation >= a.taps) return -1;
+  return du / a.dilation;
+}
+
+// Packs the stride-1 form's filters for a correlation from `cin` to `cout` maps, in the order of
+// filter_index<B> (blocks of B::maps output maps, each block's taps contiguous): tap (u, v) of
+// d_{k,c} goes to input plane (r_h s_w + r_w) C + c at phase-filter tap (m_h, m_w) (path 3;
 // for stride 1 the phase is 0 and m = d u - P + P). Synthesize (`adjoint`) swaps the roles of
-// k and c and flips the phase filter. Every other value is 0.
+// k and c and flips the phase filter. Every other value is 0. Written in order, the taps of
+// each phase looked up in per-axis tables: packing is a small part of a call (a 3 x 3 stride-2
+// bank of 64 -> 128 maps packs in about 1% of its analyze).
 template <class B, class Scalar>
 Scalar* pack_filters(const ConvShape<Scalar>& S, bool adjoint) {
+  constexpr Index MB = B::maps;
   const Index sh = S.h.stride, sw = S.w.stride;
   const Index th = S.h.phase_taps(), tw = S.w.phase_taps(), taps = th * tw;
-  const Index planes = S.C * sh * sw;
+  const Index C = S.C, planes = C * sh * sw, kh = S.h.taps, kw = S.w.taps;
   const Index cin = adjoint ? S.K : planes, cout = adjoint ? planes : S.K;
-  Scalar* w = conv_scratch<Scalar>(ConvBuffer::PackedFilters, S.K * planes * taps);
-  std::fill(w, w + S.K * planes * taps, Scalar(0));
-  const Index kh = S.h.taps, kw = S.w.taps;
-  for (Index k = 0; k < S.K; ++k)
-    for (Index c = 0; c < S.C; ++c)
-      for (Index u = 0; u < kh; ++u) {
-        const Index oh = S.h.dilation * u - S.h.pad();
-        const Index mh = Axis::floor_div(oh, sh), rh = oh - mh * sh;
-        for (Index v = 0; v < kw; ++v) {
-          const Index ow = S.w.dilation * v - S.w.pad();
-          const Index mw = Axis::floor_div(ow, sw), rw = ow - mw * sw;
-          const Index p = (c * sh + rh) * sw + rw;
-          Index t = (mh - S.h.m_min()) * tw + (mw - S.w.m_min());
-          const Scalar value = S.filters[((k * S.C + c) * kh + u) * kw + v];
-          if (adjoint)
-            w[filter_index<B>(cin, cout, taps, k, taps - 1 - t, p)] = value;
-          else
-            w[filter_index<B>(cin, cout, taps, p, t, k)] = value;
-        }
+  // uh[r th + m], uw[r tw + m]: the filter tap at phase r, phase tap m (-1: none)
+  Index* uh = conv_scratch<Index>(ConvBuffer::TapTables, sh * th + sw * tw);
+  Index* uw = uh + sh * th;
+  for (Index r = 0; r < sh; ++r)
+    for (Index m = 0; m < th; ++m) uh[r * th + m] = tap_at(S.h, r, m);
+  for (Index r = 0; r < sw; ++r)
+    for (Index m = 0; m < tw; ++m) uw[r * tw + m] = tap_at(S.w, r, m);
+  const Index filter = C * kh * kw;  // the distance between filters k and k + 1
+  Scalar* out = conv_scratch<Scalar>(ConvBuffer::PackedFilters, S.K * planes * taps);
+  Scalar* const w = out;
+  for (Index o0 = 0; o0 < cout; o0 += MB) {
+    const Index width = std::min(MB, cout - o0);
+    if (!adjoint) {  // input planes p, output maps k
+      for (Index p = 0; p < cin; ++p) {
+        const Index phase = p / C, c = p - phase * C;
+        const Index* u_of = uh + (phase / sw) * th;
+        const Index* v_of = uw + (phase % sw) * tw;
+        for (Index mh = 0; mh < th; ++mh)
+          for (Index mw = 0; mw < tw; ++mw) {
+            const Index u = u_of[mh], v = v_of[mw];
+            if (u < 0 || v < 0) {
+              out = std::fill_n(out, width, Scalar(0));
+              continue;
+            }
+            const Scalar* f = S.filters + o0 * filter + (c * kh + u) * kw + v;
+            for (Index o = 0; o < width; ++o) *out++ = f[o * filter];
+          }
       }
+      continue;
+    }
+    // synthesize: input maps k, output planes p = o0 + o, the phase filter flipped
+    Index c_of[MB], base_h[MB], base_w[MB];
+    for (Index o = 0; o < width; ++o) {
+      const Index phase = (o0 + o) / C;
+      c_of[o] = o0 + o - phase * C;
+      base_h[o] = (phase / sw) * th;
+      base_w[o] = (phase % sw) * tw;
+    }
+    for (Index k = 0; k < cin; ++k)
+      for (Index mh = th - 1; mh >= 0; --mh)
+        for (Index mw = tw - 1; mw >= 0; --mw)
+          for (Index o = 0; o < width; ++o) {
+            const Index u = uh[base_h[o] + mh], v = uw[base_w[o] + mw];
+            *out++ =
+                (u < 0 || v < 0) ? Scalar(0) : S.filters[k * filter + (c_of[o] * kh + u) * kw + v];
+          }
+  }
   return w;
 }
 
-// The phase planes of one image (path 3): plane (c s_h + r_h) s_w + r_w of Hp x Wp holds
-// x_c[s_h i + r_h, s_w j + r_w], 0 past the signal.
+// One row of a signal split into its s phases: dst[r][j] = src[s j + r] for j < n, 0 past the
+// row's width W (the common s = 2 written so the compiler vectorizes it).
+template <class Scalar>
+void split_row(const Scalar* __restrict src, Index W, Index s, Scalar* const* dst, Index n) {
+  Index j = 0;
+  if (s == 2) {
+    Scalar* __restrict d0 = dst[0];
+    Scalar* __restrict d1 = dst[1];
+    const Index pairs = std::min(n, W / 2);
+    for (; j < pairs; ++j) {
+      d0[j] = src[2 * j];
+      d1[j] = src[2 * j + 1];
+    }
+  }
+  for (Index r = 0; r < s; ++r) {
+    Scalar* d = dst[r];
+    Index jj = j;
+    for (; jj < n && jj * s + r < W; ++jj) d[jj] = src[jj * s + r];
+    std::fill(d + jj, d + n, Scalar(0));
+  }
+}
+
+// The adjoint of split_row: dst[s j + r] = src[r][j] for s j + r < W.
+template <class Scalar>
+void merge_row(const Scalar* const* src, Index n, Index s, Scalar* __restrict dst, Index W) {
+  Index j = 0;
+  if (s == 2) {
+    const Scalar* __restrict s0 = src[0];
+    const Scalar* __restrict s1 = src[1];
+    const Index pairs = std::min(n, W / 2);
+    for (; j < pairs; ++j) {
+      dst[2 * j] = s0[j];
+      dst[2 * j + 1] = s1[j];
+    }
+  }
+  for (Index r = 0; r < s; ++r)
+    for (Index jj = j; jj < n && jj * s + r < W; ++jj) dst[jj * s + r] = src[r][jj];
+}
+
+// The phase planes of one image (path 3): plane (r_h s_w + r_w) C + c of Hp x Wp holds
+// x_c[s_h i + r_h, s_w j + r_w], 0 past the signal. `rows` holds s_w row pointers (scratch).
 template <class Scalar>
 void split_phases(const Scalar* x, Index C, Index H, Index W, Index sh, Index sw, Index Hp,
-                  Index Wp, Scalar* out) {
+                  Index Wp, Scalar* out, Scalar** rows) {
   for (Index c = 0; c < C; ++c)
     for (Index rh = 0; rh < sh; ++rh)
-      for (Index rw = 0; rw < sw; ++rw) {
-        Scalar* plane = out + ((c * sh + rh) * sw + rw) * Hp * Wp;
-        for (Index i = 0; i < Hp; ++i) {
-          Scalar* row = plane + i * Wp;
-          const Index si = i * sh + rh;
-          if (si >= H) {
-            std::fill(row, row + Wp, Scalar(0));
-            continue;
-          }
-          const Scalar* src = x + (c * H + si) * W;
-          Index j = 0;
-          for (; j < Wp && j * sw + rw < W; ++j) row[j] = src[j * sw + rw];
-          std::fill(row + j, row + Wp, Scalar(0));
+      for (Index i = 0; i < Hp; ++i) {
+        for (Index rw = 0; rw < sw; ++rw) rows[rw] = out + (((rh * sw + rw) * C + c) * Hp + i) * Wp;
+        const Index si = i * sh + rh;
+        if (si >= H) {
+          for (Index rw = 0; rw < sw; ++rw) std::fill(rows[rw], rows[rw] + Wp, Scalar(0));
+          continue;
         }
+        split_row(x + (c * H + si) * W, W, sw, rows, Wp);
       }
 }
 
 // The adjoint of split_phases: x_c[s_h i + r_h, s_w j + r_w] = plane[i, j] inside the signal.
 template <class Scalar>
 void merge_phases(const Scalar* in, Index C, Index H, Index W, Index sh, Index sw, Index Hp,
-                  Index Wp, Scalar* x) {
+                  Index Wp, Scalar* x, const Scalar** rows) {
   for (Index c = 0; c < C; ++c)
     for (Index rh = 0; rh < sh; ++rh)
-      for (Index rw = 0; rw < sw; ++rw) {
-        const Scalar* plane = in + ((c * sh + rh) * sw + rw) * Hp * Wp;
-        for (Index i = 0; i < Hp && i * sh + rh < H; ++i) {
-          const Scalar* row = plane + i * Wp;
-          Scalar* dst = x + (c * H + i * sh + rh) * W;
-          for (Index j = 0; j < Wp && j * sw + rw < W; ++j) dst[j * sw + rw] = row[j];
-        }
+      for (Index i = 0; i < Hp && i * sh + rh < H; ++i) {
+        for (Index rw = 0; rw < sw; ++rw) rows[rw] = in + (((rh * sw + rw) * C + c) * Hp + i) * Wp;
+        merge_row(rows, Wp, sw, x + (c * H + i * sh + rh) * W, W);
       }
+}
+
+// The taps of the phase filter for phase r along axis `a` (path 3) that hold a filter tap:
+// [lo, hi) (empty when no tap falls on that phase, e.g. odd phases of dilation 2, stride 2).
+inline std::pair<Index, Index> phase_tap_range(const Axis& a, Index r) {
+  Index lo = a.phase_taps(), hi = 0;
+  for (Index u = 0; u < a.taps; ++u) {
+    const Index o = a.dilation * u - a.pad(), m = Axis::floor_div(o, a.stride);
+    if (o - m * a.stride != r) continue;
+    lo = std::min(lo, m - a.m_min());
+    hi = std::max(hi, m - a.m_min() + 1);
+  }
+  return hi > lo ? std::pair<Index, Index>{lo, hi} : std::pair<Index, Index>{0, 0};
+}
+
+// The tap box of every phase plane (path 3), for the filters as analyze packs them or, `adjoint`,
+// flipped as synthesize packs them. In this thread's scratch: the kernel's threads read it.
+template <class Scalar>
+const TapBox* phase_boxes(const ConvShape<Scalar>& S, bool adjoint) {
+  const Index sh = S.h.stride, sw = S.w.stride, th = S.h.phase_taps(), tw = S.w.phase_taps();
+  TapBox* boxes = conv_scratch<TapBox>(ConvBuffer::TapBoxes, S.C * sh * sw);
+  for (Index rh = 0; rh < sh; ++rh) {
+    const auto [u0, u1] = phase_tap_range(S.h, rh);
+    for (Index rw = 0; rw < sw; ++rw) {
+      const auto [v0, v1] = phase_tap_range(S.w, rw);
+      const TapBox b =
+          adjoint ? TapBox{th - u1, th - u0, tw - v1, tw - v0} : TapBox{u0, u1, v0, v1};
+      std::fill_n(boxes + (rh * sw + rw) * S.C, S.C, b);
+    }
+  }
+  return boxes;
+}
+
+// The multiply-adds per code value of the polyphase form with the phase boxes skipped: the taps
+// of the filter, unless dilation and stride leave some phase filter's box with holes.
+template <class Scalar>
+double polyphase_taps(const ConvShape<Scalar>& S) {
+  double taps = 0;
+  for (Index rh = 0; rh < S.h.stride; ++rh) {
+    const auto [u0, u1] = phase_tap_range(S.h, rh);
+    for (Index rw = 0; rw < S.w.stride; ++rw) {
+      const auto [v0, v1] = phase_tap_range(S.w, rw);
+      taps += double((u1 - u0) * (v1 - v0));
+    }
+  }
+  return taps * double(S.C);
 }
 
 inline Boundary kernel_boundary(Boundary b) {
@@ -246,12 +365,19 @@ LoweredArgs lowered_args(const ConvShape<Scalar>& S, Index H, Index W) {
 
 /// Whether the lowered form (one matrix product per group of images) runs a correlation with
 /// `cout` outputs: a cost model in units of a multiply-add at the matrix product's rate.
-///  * direct: the polyphase form's multiply-adds (zero taps included), at 1.3x the product's
-///    rate (bench_conv_kernels measures 123-150%) times the fraction of vector lanes a code row
-///    fills (a row of 12 floats uses 12 of 16 lanes: the rest are computed and dropped);
+///  * direct: the polyphase form's multiply-adds (the taps in the phase boxes), divided by the
+///    fraction of vector lanes a row fills and by the kernel's rate against the product's:
+///    rows of two packets or more run whole packets (a row of 40 floats uses 40 of 48 lanes) at
+///    1.3x the product's rate (bench_conv_kernels measures 123-150%); shorter rows run flat
+///    (correlate.hpp: a 12-wide row with 3 taps uses 12 of 14 lanes) at the same rate, or at the
+///    product's rate when the whole flat tile is shorter than 4 packets (narrow micro-tiles:
+///    a 4 x 4 code with 3 x 3 taps);
 ///  * lowered: the real multiply-adds plus the patch matrix written and read (about 4
 ///    multiply-adds' worth per patch value; a copy runs several times slower per value than the
 ///    product's inner loop).
+/// Measured with bench_geometry's MNIST layers (AMD Zen 4, AVX-512, one thread): direct against
+/// lowered 0.21 / 0.32 ms (conv1 analyze), 0.5 / 0.6-0.9 (conv1 synthesize), 2.7 / 1.6-2.0
+/// (conv2 analyze), 2.9 / 2.0-2.6 (conv2 synthesize): the rule picks the faster of each.
 /// Few outputs (synthesize into 1-3 channels) keep the direct kernel whenever its rows are full:
 /// its row blocking beats the product there (the product form measured 62 against 68-73
 /// GFLOP/s on shape (a), comment above).
@@ -262,11 +388,16 @@ bool lowered_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index cout, I
   constexpr Index L = packet_size<Scalar>;
   const Index Ho = S.h.code_size(H), Wo = S.w.code_size(W);
   // the direct kernel's rows are the code's (analyze) or the phase planes' (synthesize)
-  const Index row = cout == S.K ? Wo : (W + S.w.stride - 1) / S.w.stride;
-  const double lanes = double(row) / double((row + L - 1) / L * L);
+  const bool analyze = cout == S.K;
+  const Index row = analyze ? Wo : (W + S.w.stride - 1) / S.w.stride;
+  const Index rows = analyze ? Ho : (H + S.h.stride - 1) / S.h.stride;
+  const Index taps = S.w.phase_taps();
+  const bool flat = row < 2 * L;
+  const double lanes =
+      flat ? double(row) / double(row + taps - 1) : double(row) / double((row + L - 1) / L * L);
+  const double rate = flat && rows * (row + taps - 1) < 4 * L ? 1.0 : 1.3;
   const double R = double(S.C * S.h.taps * S.w.taps), P = double(Ho * Wo);
-  const double direct = double(S.K) * double(S.C * S.h.stride * S.w.stride) *
-                        double(S.h.phase_taps() * S.w.phase_taps()) * P / (1.3 * lanes);
+  const double direct = double(S.K) * conv_detail::polyphase_taps(S) * P / (rate * lanes);
   const double lowered = double(S.K) * R * P + 4.0 * R * P;
   return lowered < direct && !(cout < 4 && lanes > 0.99);
 }
@@ -317,12 +448,14 @@ void conv_analyze(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_t<S
   const bool phases = sh > 1 || sw > 1;
   const Index Hp = (H + sh - 1) / sh, Wp = (W + sw - 1) / sw, planes = C * sh * sw;
   const Scalar* w = conv_detail::pack_filters<B>(S, false);
+  const TapBox* boxes = phases ? conv_detail::phase_boxes(S, false) : nullptr;
   conv_detail::for_images(N, macs, [&](Index n) {
     CorrelateArgs<Scalar> A;
     A.src = x.ptr() + n * xs;
     if (phases) {
       Scalar* buf = conv_scratch<Scalar>(ConvBuffer::Phases, planes * Hp * Wp);
-      conv_detail::split_phases(A.src, C, H, W, sh, sw, Hp, Wp, buf);
+      Scalar** rows = conv_scratch<Scalar*>(ConvBuffer::PhaseRows, sw);
+      conv_detail::split_phases(A.src, C, H, W, sh, sw, Hp, Wp, buf, rows);
       A.src = buf;
     }
     A.cin = planes;
@@ -338,6 +471,7 @@ void conv_analyze(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_t<S
     A.boundary = conv_detail::kernel_boundary(S.h.boundary);
     A.w = w;
     A.dst = gamma.ptr() + n * gs;
+    A.in_taps = boxes;
     correlate<B>(A);
   });
 }
@@ -376,6 +510,7 @@ void conv_synthesize(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_
   const Index Hp = (H + sh - 1) / sh, Wp = (W + sw - 1) / sw, planes = C * sh * sw;
   const Index th = S.h.phase_taps(), tw = S.w.phase_taps();
   const Scalar* w = conv_detail::pack_filters<B>(S, true);
+  const TapBox* boxes = phases ? conv_detail::phase_boxes(S, true) : nullptr;
   conv_detail::for_images(N, macs, [&](Index n) {
     CorrelateArgs<Scalar> A;
     A.src = gamma.ptr() + n * gs;
@@ -391,10 +526,14 @@ void conv_synthesize(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_
     A.left = tw - 1 + S.w.m_min();
     A.boundary = conv_detail::kernel_boundary(S.h.boundary);
     A.w = w;
+    A.out_taps = boxes;
     Scalar* out = x.ptr() + n * xs;
     A.dst = phases ? conv_scratch<Scalar>(ConvBuffer::Phases, planes * Hp * Wp) : out;
     correlate<B>(A);
-    if (phases) conv_detail::merge_phases(A.dst, C, H, W, sh, sw, Hp, Wp, out);
+    if (phases) {
+      const Scalar** rows = conv_scratch<const Scalar*>(ConvBuffer::PhaseRows, sw);
+      conv_detail::merge_phases(A.dst, C, H, W, sh, sw, Hp, Wp, out, rows);
+    }
   });
 }
 

@@ -28,6 +28,12 @@
 //  * One output map and long filter rows (kw >= 2 packets, e.g. 1-D synthesize into 1 channel):
 //    the tap-phase kernel (corr_micro_phase) takes taps v, v + L, v + 2L, ... together, so NB + G
 //    - 1 loads serve NB G multiply-adds instead of NB loads per NB.
+//  * Rows shorter than two packets run flat (use_flat_rows below): the tile's rows end to end,
+//    so a 12 x 12 code is one row of 12 x 14 values for the widest micro-tiles instead of 12
+//    rows of one partial packet each.
+//  * Strided correlations (conv_ops.hpp's polyphase form) give each input plane or output map
+//    the box of taps that may be nonzero (TapBox): the micro-tile runs the taps inside it only,
+//    from a per-tile list of (input offset, tap) pairs for per-plane boxes.
 //  * The filters are packed block-major (filter_index<B> below): the taps of one block of B::maps
 //    output maps are contiguous, B::maps values per tap, so a micro-tile streams its filter
 //    values in order from L1 instead of one short run per tap strided by cout.
@@ -82,6 +88,21 @@
 
 namespace mlcsc::internal {
 
+/// The taps [u0, u1) x [v0, v1) of a filter that may hold a nonzero value (the rest are skipped).
+/// A strided correlation's phase filters (conv_ops.hpp) are zero outside such a box: a 3 x 3
+/// stride-2 filter's four 2 x 2 phase filters hold 4, 2, 2 and 1 of its taps.
+struct TapBox {
+  Eigen::Index u0 = 0, u1 = 0, v0 = 0, v1 = 0;
+  TapBox intersect(const TapBox& o) const {
+    return {std::max(u0, o.u0), std::min(u1, o.u1), std::max(v0, o.v0), std::min(v1, o.v1)};
+  }
+  TapBox unite(const TapBox& o) const {
+    if (u0 >= u1 || v0 >= v1) return o;
+    if (o.u0 >= o.u1 || o.v0 >= o.v1) return *this;
+    return {std::min(u0, o.u0), std::max(u1, o.u1), std::min(v0, o.v0), std::max(v1, o.v1)};
+  }
+};
+
 /// One multi-channel correlation: see the formula at the top of this file.
 template <class Scalar>
 struct CorrelateArgs {
@@ -92,6 +113,10 @@ struct CorrelateArgs {
   Boundary boundary = Boundary::Zero;  // Zero or Circular (Circular: Ho = H, Wo = W)
   const Scalar* w = nullptr;  // packed filters, w[filter_index(cin, cout, kh kw, c, u kw + v, o)]
   Scalar* dst = nullptr;      // cout planes of Ho x Wo, contiguous
+  // Optional: the taps that may be nonzero, per input plane and per output map (null: all); the
+  // map-blocked kernel skips the others (a block of maps takes the union of its maps' boxes)
+  const TapBox* in_taps = nullptr;
+  const TapBox* out_taps = nullptr;
 };
 
 // The tile buffer and where to write, as seen by the micro-kernel.
@@ -103,6 +128,9 @@ struct TileView {
   Eigen::Index cin, cout, kh, kw;
   Scalar* out;  // output planes Ho x Wo
   Eigen::Index out_plane, out_stride;
+  const TapBox* out_taps;        // CorrelateArgs'
+  const Eigen::Index* tap_list;  // with CorrelateArgs' in_taps: the tile's taps (see correlate)
+  Eigen::Index list_taps;
 };
 
 template <class Scalar>
@@ -176,24 +204,39 @@ inline void corr_micro(const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index 
     MLCSC_UNROLL
     for (int n = 0; n < NB; ++n) acc[m][n] = pset1<Packet>(Scalar(0));
   }
-  const Eigen::Index kh = T.kh, kw = T.kw;
-  const FilterRun run = filter_run<B>(T.cin, T.cout, kh * kw, o0);
+  const Eigen::Index kh = T.kh, kw = T.kw, taps = kh * kw;
+  const FilterRun run = filter_run<B>(T.cin, T.cout, taps, o0);
   const Eigen::Index ws = run.stride;  // == MB except for the few-map kernel's leftover rows
-  const Scalar* wv = T.w + run.offset;
-  for (Eigen::Index c = 0; c < T.cin; ++c) {
-    const Scalar* inc = T.in + c * T.plane + ti * T.stride + tj;
-    for (Eigen::Index u = 0; u < kh; ++u) {
-      const Scalar* row = inc + u * T.stride;
-      for (Eigen::Index v = 0; v < kw; ++v, wv += ws) {
-        Packet x[NB];
-        MLCSC_UNROLL
-        for (int n = 0; n < NB; ++n) x[n] = ploadu<Packet>(row + v + n * L);
-        MLCSC_UNROLL
-        for (int m = 0; m < MB; ++m) {
-          const Packet f = pset1<Packet>(wv[m]);
-          MLCSC_UNROLL
-          for (int n = 0; n < NB; ++n) acc[m][n] = pmadd(x[n], f, acc[m][n]);
-        }
+  auto tap = [&](const Scalar* in, const Scalar* wv) {
+    Packet x[NB];
+    MLCSC_UNROLL
+    for (int n = 0; n < NB; ++n) x[n] = ploadu<Packet>(in + n * L);
+    MLCSC_UNROLL
+    for (int m = 0; m < MB; ++m) {
+      const Packet f = pset1<Packet>(wv[m]);
+      MLCSC_UNROLL
+      for (int n = 0; n < NB; ++n) acc[m][n] = pmadd(x[n], f, acc[m][n]);
+    }
+  };
+  const Scalar* in = T.in + ti * T.stride + tj;
+  const Scalar* w = T.w + run.offset;
+  if (T.tap_list) {
+    // per-plane tap boxes: the tile's list of (input offset, tap) pairs, in (c, u, v) order
+    for (const Eigen::Index* t = T.tap_list; t != T.tap_list + 2 * T.list_taps; t += 2)
+      tap(in + t[0], w + t[1] * ws);
+  } else {
+    // the block's taps: the union of its maps' boxes (all taps without boxes)
+    Eigen::Index u0 = 0, u1 = kh, v0 = 0, v1 = kw;
+    if (T.out_taps) {
+      TapBox block = T.out_taps[o0];
+      for (int m = 1; m < MB; ++m) block = block.unite(T.out_taps[o0 + m]);
+      u0 = block.u0, u1 = block.u1, v0 = block.v0, v1 = block.v1;
+    }
+    for (Eigen::Index c = 0; c < T.cin; ++c) {
+      for (Eigen::Index u = u0; u < u1; ++u) {
+        const Scalar* row = in + c * T.plane + u * T.stride;
+        const Scalar* wv = w + ((c * kh + u) * kw + v0) * ws;
+        for (Eigen::Index v = v0; v < v1; ++v, wv += ws) tap(row + v, wv);
       }
     }
   }
@@ -445,6 +488,18 @@ bool use_row_blocking(const CorrelateArgs<Scalar>& A) {
          !(A.cout == 1 && use_phase_kernel<Scalar>(A.kw));
 }
 
+/// Flat rows: output rows shorter than two packets (a 12 x 12 code of a 28 x 28 digit, a 4 x 4
+/// one of its next layer) leave most lanes of a packet-wide micro-tile idle and reuse each load
+/// for few multiply-adds. Laid end to end in the tile with no padding (stride Wo + kw - 1),
+/// output q = i stride + j reads tile[q + u stride + v] for every q, so the whole tile is one
+/// long row run by the widest micro-tiles; the kw - 1 values of each row that straddle two rows
+/// are computed and dropped (a 12-wide row with 3 taps uses 12 of 14 lanes, against 12 of 16 in
+/// one-packet micro-tiles; a 4-wide one 4 of 6, against 4 of 16). Not for the row-blocked kernel.
+template <class B, class Scalar>
+bool use_flat_rows(const CorrelateArgs<Scalar>& A) {
+  return A.Wo < 2 * packet_size<Scalar> && !use_row_blocking<B>(A);
+}
+
 template <class Scalar, class B>
 void corr_row_dispatch(Eigen::Index mb, const TileView<Scalar>& T, Eigen::Index o0, Eigen::Index ti,
                        Eigen::Index tj, Eigen::Index oi, Eigen::Index j0, Eigen::Index j1) {
@@ -529,15 +584,17 @@ void correlate(const CorrelateArgs<Scalar>& A) {
   const Index nob = (A.cout + MB - 1) / MB;
   const bool rows_blocked = use_row_blocking<B>(A);
   const bool phase = use_phase_kernel<Scalar>(A.kw);
+  const bool flat = use_flat_rows<B>(A) && t.col_tiles == 1;
   // this call's id: a thread's next tile reuses rows of its previous one only within a call
   const unsigned long call = next_correlate_call();
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (Index tile = 0; tile < tiles; ++tile) {
+  parallel_for(tiles, threads, [&](Index tile) {
     const Index i0 = (tile / t.col_tiles) * t.rows, j0 = (tile % t.col_tiles) * t.cols;
     const Index i1 = std::min(A.Ho, i0 + t.rows), j1 = std::min(A.Wo, j0 + t.cols);
     const Index trows = i1 - i0 + A.kh - 1;
-    const Index tstride = ((j1 - j0 + L - 1) / L * L + A.kw - 1 + L - 1) / L * L;  // aligned rows
-    Scalar* buf = conv_scratch<Scalar>(ConvBuffer::Tile, A.cin * trows * tstride);
+    // aligned rows with a packet's slack, or flat rows end to end (one packet of slack in all)
+    const Index tstride =
+        flat ? A.Wo + A.kw - 1 : ((j1 - j0 + L - 1) / L * L + A.kw - 1 + L - 1) / L * L;
+    Scalar* buf = conv_scratch<Scalar>(ConvBuffer::Tile, A.cin * trows * tstride + L);
     const Index keep = A.kh - 1;
     TileRoll& roll = tile_roll();
     if (t.col_tiles == 1 && roll.call == call && roll.tile == tile - 1 && keep > 0 &&
@@ -555,8 +612,45 @@ void correlate(const CorrelateArgs<Scalar>& A) {
       pad_tile(A.src, A.cin, A.H, A.W, i0 - A.top, j0 - A.left, trows, tstride, A.boundary, buf);
     }
     roll = {call, tile, trows};
-    const TileView<Scalar> T{buf,  trows * tstride, tstride,     A.w, A.cin, A.cout, A.kh,
-                             A.kw, A.dst,           A.Ho * A.Wo, A.Wo};
+    // per-plane tap boxes: the taps as (offset in the tile, tap index c kh kw + u kw + v) pairs,
+    // so the micro-tile runs one loop over them (nested loops over per-plane bounds took general
+    // registers enough to spill the accumulators)
+    Index* list = nullptr;
+    Index list_taps = 0;
+    if (A.in_taps) {
+      list = conv_scratch<Index>(ConvBuffer::TapList, 2 * A.cin * A.kh * A.kw);
+      for (Index c = 0; c < A.cin; ++c) {
+        const TapBox& b = A.in_taps[c];
+        for (Index u = b.u0; u < b.u1; ++u)
+          for (Index v = b.v0; v < b.v1; ++v, ++list_taps) {
+            list[2 * list_taps] = (c * trows + u) * tstride + v;
+            list[2 * list_taps + 1] = (c * A.kh + u) * A.kw + v;
+          }
+      }
+    }
+    const TileView<Scalar> T{
+        buf,  trows * tstride, tstride,     A.w,  A.cin,      A.cout, A.kh,
+        A.kw, A.dst,           A.Ho * A.Wo, A.Wo, A.out_taps, list,   list_taps};
+    if (flat) {
+      // one row of (i1 - i0) tstride outputs into a buffer, then the first Wo of each tstride
+      const Index rows = i1 - i0, Q = rows * tstride;
+      Scalar* out = conv_scratch<Scalar>(ConvBuffer::FlatRows, A.cout * Q);
+      TileView<Scalar> F = T;
+      F.out = out;
+      F.out_plane = Q;
+      F.out_stride = 0;
+      for (Index ob = 0; ob < nob; ++ob) {
+        const Index o0 = ob * MB, mb = std::min<Index>(MB, A.cout - o0);
+        if (mb == 1 && phase)
+          corr_row_phase<Scalar, B>(F, o0, 0, 0, 0, 0, Q);
+        else
+          corr_row_dispatch<Scalar, B>(mb, F, o0, 0, 0, 0, 0, Q);
+      }
+      for (Index o = 0; o < A.cout; ++o)
+        for (Index i = 0; i < rows; ++i)
+          copy_values(out + o * Q + i * tstride, A.Wo, A.dst + (o * A.Ho + i0 + i) * A.Wo);
+      return;
+    }
     if (rows_blocked) {
       for (Index o = 0; o < A.cout; ++o) {
         Index i = i0;
@@ -564,7 +658,7 @@ void correlate(const CorrelateArgs<Scalar>& A) {
           corr_row_block<Scalar, B>(T, o, i - i0, 0, i, j0, j1);
         for (; i < i1; ++i) corr_row_dispatch<Scalar, B>(1, T, o, i - i0, 0, i, j0, j1);
       }
-      continue;
+      return;
     }
     for (Index i = i0; i < i1; ++i) {
       for (Index ob = 0; ob < nob; ++ob) {
@@ -575,7 +669,7 @@ void correlate(const CorrelateArgs<Scalar>& A) {
           corr_row_dispatch<Scalar, B>(mb, T, o0, i - i0, 0, i, j0, j1);
       }
     }
-  }
+  });
 }
 
 }  // namespace mlcsc::internal

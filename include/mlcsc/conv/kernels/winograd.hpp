@@ -373,8 +373,7 @@ void winograd_correlate(const WinogradArgs<Scalar>& A) {
   const Index len = max_slots + L + 1;  // a de-interleaved row: stride + 1 values + a load's slack
   constexpr Index MB = B::maps;
   const Index nob = (A.cout + MB - 1) / MB;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (Index k = 0; k < blocks; ++k) {
+  parallel_for(blocks, threads, [&](Index k) {
     Block blk;
     blk.ti0 = (k / b.col_segments) * b.rows_per_block;
     blk.rows = std::min(b.rows_per_block, b.tile_rows - blk.ti0);
@@ -395,7 +394,7 @@ void winograd_correlate(const WinogradArgs<Scalar>& A) {
         maps_block<Scalar, B, M_.value>(A, blk, slots, V, o0, M, Y);
       });
     }
-  }
+  });
 }
 
 /// The whole path: out_o = sum_c g(o, c) (*) in_c over cin planes of H x W (anchor (1, 1)), with
