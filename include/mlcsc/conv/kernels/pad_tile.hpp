@@ -37,9 +37,9 @@ EIGEN_ALWAYS_INLINE void short_run(const Scalar* src, Eigen::Index n, Scalar* ds
       pstoreu(dst + i, src ? ploadu<Packet>(src + i) : pset1<Packet>(Scalar(0)));
     };
     put(0);
-    put(std::min(L, n - L));
-    put(std::min(2 * L, n - L));
-    put(n - L);
+    if (n > 2 * L) put(L);
+    if (n > 3 * L) put(2 * L);
+    if (n > L) put(n - L);
     return;
   }
   using Half = typename unpacket_traits<Packet>::half;  // (the smallest packet is its own half)
@@ -92,18 +92,25 @@ void pad_tile(const Scalar* src, Eigen::Index n, Eigen::Index H, Eigen::Index W,
       Scalar* d = dst + (c * rows + r) * cols;
       Index sr = row0 + r;
       if (sr < 0 || sr >= H) {
-        if (bd == Boundary::Zero) {
+        if (bd != Boundary::Circular) {
           zero_values(cols, d);
           continue;
         }
         sr = wrap(sr, H);
       }
       const Scalar* s = plane + sr * W;
+      // Zero: a short row's zeros first, whole (a packet or two), then its inside over them; a
+      // long row's border only
+      if (bd != Boundary::Circular && (q0 > 0 || q1 < cols)) {
+        if (cols <= 4 * Index(Eigen::internal::packet_traits<Scalar>::size)) {
+          zero_values(cols, d);
+        } else {
+          zero_values(q0, d);
+          zero_values(cols - q1, d + q1);
+        }
+      }
       if (q1 > q0) copy_values(s + col0 + q0, q1 - q0, d + q0);
-      if (bd == Boundary::Zero) {
-        zero_values(q0, d);
-        zero_values(cols - q1, d + q1);
-      } else {
+      if (bd == Boundary::Circular) {
         for (Index q = 0; q < q0; ++q) d[q] = s[wrap(col0 + q, W)];
         for (Index q = q1; q < cols; ++q) d[q] = s[wrap(col0 + q, W)];
       }
