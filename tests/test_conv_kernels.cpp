@@ -263,6 +263,45 @@ TEMPLATE_TEST_CASE("pad_tile resolves borders", "[conv][kernels]", float, double
   }
 }
 
+TEMPLATE_TEST_CASE("pad_tile_phases reads the phase planes of a strided signal in place",
+                   "[conv][kernels]", float, double) {
+  // plane (r_h s_w + r_w) C + c of the phase planes is x_c[s_h i + r_h, s_w j + r_w], 0 past the
+  // signal (Zero) or wrapped over the phase plane (Circular: H, W multiples of the strides)
+  for (int trial = 0; trial < 20; ++trial) {
+    const auto b = mlcsc_test::uniform_int(0, 1) == 0 ? Boundary::Zero : Boundary::Circular;
+    const Index C = mlcsc_test::uniform_int(1, 3), sh = mlcsc_test::uniform_int(1, 3),
+                sw = mlcsc_test::uniform_int(1, 3);
+    Index H = mlcsc_test::uniform_int(1, 13), W = mlcsc_test::uniform_int(1, 41);
+    if (b == Boundary::Circular) H = (H + sh - 1) / sh * sh, W = (W + sw - 1) / sw * sw;
+    const Index Hp = (H + sh - 1) / sh, Wp = (W + sw - 1) / sw, planes = C * sh * sw;
+    std::vector<TestType> x(C * H * W);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = TestType(i + 1);
+    const Index p0 = mlcsc_test::uniform_int(0, planes - 1);
+    const Index n = mlcsc_test::uniform_int(1, planes - p0);
+    const Index rows = mlcsc_test::uniform_int(1, Hp + 4), cols = mlcsc_test::uniform_int(1, Wp + 20);
+    const Index r0 = mlcsc_test::uniform_int(-2, 2), c0 = mlcsc_test::uniform_int(-3, 3);
+    std::vector<TestType> dst(n * rows * cols, TestType(-1));
+    const mlcsc::internal::PhaseSource ph{C, H, W, sh, sw};
+    mlcsc::internal::pad_tile_phases(x.data(), ph, p0, n, Hp, Wp, r0, c0, rows, cols, b,
+                                     dst.data());
+    INFO("C " << C << " H " << H << " W " << W << " s " << sh << "," << sw << " planes " << p0
+              << "+" << n << " tile " << rows << "x" << cols << " at " << r0 << "," << c0 << " "
+              << mlcsc::to_string(b));
+    for (Index k = 0; k < n; ++k) {
+      const Index p = p0 + k, phase = p / C, c = p % C, rh = phase / sw, rw = phase % sw;
+      for (Index r = 0; r < rows; ++r)
+        for (Index q = 0; q < cols; ++q) {
+          const Index i = mlcsc::internal::reference_wrap(r0 + r, Hp, b);
+          const Index j = mlcsc::internal::reference_wrap(c0 + q, Wp, b);
+          const Index si = sh * i + rh, sj = sw * j + rw;
+          const bool inside = i >= 0 && j >= 0 && si < H && sj < W;
+          const TestType expect = inside ? x[(c * H + si) * W + sj] : TestType(0);
+          CHECK(dst[(k * rows + r) * cols + q] == expect);
+        }
+    }
+  }
+}
+
 namespace {
 
 // The definition of every geometry (docs/operator-concept.md), in double: analyze as a plain

@@ -117,6 +117,9 @@ struct CorrelateArgs {
   // map-blocked kernel skips the others (a block of maps takes the union of its maps' boxes)
   const TapBox* in_taps = nullptr;
   const TapBox* out_taps = nullptr;
+  // Optional: src is a strided signal whose phase planes are the cin input planes of H x W
+  // (pad_tile.hpp), read in place
+  PhaseSource phases;
 };
 
 // The tile buffer and where to write, as seen by the micro-kernel.
@@ -585,6 +588,14 @@ void correlate(const CorrelateArgs<Scalar>& A) {
   const bool rows_blocked = use_row_blocking<B>(A);
   const bool phase = use_phase_kernel<Scalar>(A.kw);
   const bool flat = use_flat_rows<B>(A) && t.col_tiles == 1;
+  // the tile copy of planes [c0, c0 + n): stored planes, or the phase planes of a strided signal
+  auto copy_planes = [&](Index c0, Index n, Index row0, Index col0, Index rows, Index cols,
+                         Scalar* dst) {
+    if (A.phases.C > 0)
+      pad_tile_phases(A.src, A.phases, c0, n, A.H, A.W, row0, col0, rows, cols, A.boundary, dst);
+    else
+      pad_tile(A.src + c0 * A.H * A.W, n, A.H, A.W, row0, col0, rows, cols, A.boundary, dst);
+  };
   // this call's id: a thread's next tile reuses rows of its previous one only within a call
   const unsigned long call = next_correlate_call();
   parallel_for(tiles, threads, [&](Index tile) {
@@ -605,11 +616,11 @@ void correlate(const CorrelateArgs<Scalar>& A) {
       for (Index c = 0; c < A.cin; ++c) {
         std::memmove(buf + c * trows * tstride, buf + (c * last_rows + last_rows - keep) * tstride,
                      std::size_t(keep * tstride) * sizeof(Scalar));
-        pad_tile(A.src + c * A.H * A.W, 1, A.H, A.W, i0 - A.top + keep, j0 - A.left, trows - keep,
-                 tstride, A.boundary, buf + (c * trows + keep) * tstride);
+        copy_planes(c, 1, i0 - A.top + keep, j0 - A.left, trows - keep, tstride,
+                    buf + (c * trows + keep) * tstride);
       }
     } else {
-      pad_tile(A.src, A.cin, A.H, A.W, i0 - A.top, j0 - A.left, trows, tstride, A.boundary, buf);
+      copy_planes(0, A.cin, i0 - A.top, j0 - A.left, trows, tstride, buf);
     }
     roll = {call, tile, trows};
     // per-plane tap boxes: the taps as (offset in the tile, tap index c kh kw + u kw + v) pairs,

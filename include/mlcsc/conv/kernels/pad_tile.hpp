@@ -118,4 +118,55 @@ void pad_tile(const Scalar* src, Eigen::Index n, Eigen::Index H, Eigen::Index W,
   }
 }
 
+/// The phase planes of a strided signal, read in place (conv_ops.hpp's polyphase form): plane
+/// p = (r_h s_w + r_w) C + c, of Hp x Wp, holds x_c[s_h i + r_h, s_w j + r_w] (0 past the
+/// signal), x being C planes of H x W. C == 0: no phases (the planes are stored as they are).
+struct PhaseSource {
+  Eigen::Index C = 0, H = 0, W = 0, sh = 1, sw = 1;
+};
+
+/// pad_tile for the planes [p0, p0 + n) of the phase planes `ph` of x, each Hp x Wp: the tile
+/// reads the signal in place, with the strided gather of each row (for s_w = 2 a de-interleave
+/// the compiler vectorizes) instead of a split into phase planes and a copy of those.
+template <class Scalar>
+void pad_tile_phases(const Scalar* x, const PhaseSource& ph, Eigen::Index p0, Eigen::Index n,
+                     Eigen::Index Hp, Eigen::Index Wp, Eigen::Index row0, Eigen::Index col0,
+                     Eigen::Index rows, Eigen::Index cols, Boundary bd, Scalar* dst) {
+  using Eigen::Index;
+  auto wrap = [](Index i, Index m) { return ((i % m) + m) % m; };
+  for (Index k = 0; k < n; ++k) {
+    const Index p = p0 + k, phase = p / ph.C, c = p - phase * ph.C;
+    const Index rh = phase / ph.sw, rw = phase - rh * ph.sw;
+    // the phase plane's columns that hold signal: j < Wv (Circular: every one, Wv = Wp)
+    const Index Wv = std::min(Wp, (ph.W - rw + ph.sw - 1) / ph.sw);
+    const Index q0 = std::clamp<Index>(-col0, 0, cols);
+    const Index q1 = std::clamp<Index>(Wv - col0, q0, cols);
+    const Scalar* plane = x + c * ph.H * ph.W + rw;
+    for (Index r = 0; r < rows; ++r) {
+      Scalar* d = dst + (k * rows + r) * cols;
+      Index i = row0 + r;
+      if (bd == Boundary::Circular) i = wrap(i, Hp);
+      const Index si = ph.sh * i + rh;
+      if (i < 0 || i >= Hp || si >= ph.H) {
+        zero_values(cols, d);
+        continue;
+      }
+      const Scalar* s = plane + si * ph.W;  // s[sw j] = x_c[si, sw j + rw]
+      if (bd != Boundary::Circular && (q0 > 0 || q1 < cols)) zero_values(cols, d);
+      const Scalar* __restrict from = s + ph.sw * (col0 + q0);
+      Scalar* __restrict to = d + q0;
+      const Index m = q1 - q0;
+      if (ph.sw == 2) {
+        for (Index q = 0; q < m; ++q) to[q] = from[2 * q];
+      } else {
+        for (Index q = 0; q < m; ++q) to[q] = from[ph.sw * q];
+      }
+      if (bd == Boundary::Circular) {
+        for (Index q = 0; q < q0; ++q) d[q] = s[ph.sw * wrap(col0 + q, Wp)];
+        for (Index q = q1; q < cols; ++q) d[q] = s[ph.sw * wrap(col0 + q, Wp)];
+      }
+    }
+  }
+}
+
 }  // namespace mlcsc::internal

@@ -21,13 +21,13 @@ namespace mlcsc::internal {
 enum class ConvBuffer {
   PackedFilters = 0,
   Tile,
-  Phases,            // the phase planes of a strided image (conv_ops.hpp)
+  Phases,            // the phase planes a strided synthesize writes (conv_ops.hpp)
   Patches,           // the patch matrix of the lowered convolution (lowered.hpp)
   TapBoxes,          // the phase planes' tap boxes (conv_ops.hpp)
   TapList,           // a tile's taps inside those boxes (correlate.hpp)
   FlatRows,          // the output of a tile of flat rows (correlate.hpp)
   TapTables,         // the filter tap of each phase tap, per axis (conv_ops.hpp's packing)
-  PhaseRows,         // row pointers of the phase split (conv_ops.hpp)
+  PhaseRows,         // row pointers of the phase merge (conv_ops.hpp)
   WinogradFilters,   // U of winograd.hpp (the calling thread)
   WinogradInput,     // V and the de-interleaved rows of one block (every thread)
   WinogradProducts,  // the 16 products and outputs of one block of maps (every thread)
