@@ -64,6 +64,8 @@ const char* name(Method m) {
       return "FISTA";
     case Method::CoordinateDescent:
       return "CoordinateDescent";
+    case Method::ADMM:
+      return "ADMM";
   }
   return "?";
 }

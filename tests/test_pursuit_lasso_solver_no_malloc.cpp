@@ -171,6 +171,41 @@ TEMPLATE_TEST_CASE("LassoSolver conv: 100 batches of 2 images call no operator n
   }
 }
 
+// Method::ADMM (pursuit/conv_admm.hpp, with the FFT backend's plans and scratch made once per
+// shape): 100 batches of 2 images of an odd size call no operator new after the first solve.
+TEMPLATE_TEST_CASE("LassoSolver ADMM: 100 batches of 2 images call no operator new",
+                   "[no-malloc][lasso-solver][admm]", float, double) {
+  using Scalar = TestType;
+  LsvnmOneThread one_thread;
+  const auto D = mlcsc_test::random_conv<Scalar>(4, 2, 3, 3, mlcsc::Boundary::Circular);
+  const Index N = 2, C = 2, H = 11, W = 9;
+  mlcsc::FeatureMaps<Scalar> all(N * lsvnm_batches, C, H, W);
+  all.data() = mlcsc_test::randn<Scalar>(all.data().rows(), all.data().cols());
+  auto batch = [&](int b) {
+    return mlcsc::ConstFeatureMapsView<Scalar>(all.image(N * b).ptr(), N, C, H, W);
+  };
+  mlcsc::LassoParams<Scalar> p;
+  p.method = Method::ADMM;
+  p.lambda = Scalar(0.3);
+  p.tolerance = Scalar(std::is_same_v<Scalar, float> ? 1e-4 : 1e-8);
+  p.max_iterations = 300;
+  mlcsc::LassoSolver<mlcsc::ConvDictionary<Scalar>> solver(D, p);
+  auto code = D.code_like(batch(0));
+  long iterations = 0;
+  const long news = lsvnm_news_after_first([&](int b) {
+    const auto& st = solver.solve(batch(b), code);
+    iterations += st.iterations;
+  });
+  if (MLCSC_COUNT_NEW) CHECK(news == 0);
+  CHECK(iterations > 2 * lsvnm_batches);
+  const long resume_news = lsvnm_news_after_first([&](int b) { solver.resume(batch(b), code); });
+  if (MLCSC_COUNT_NEW) CHECK(resume_news == 0);
+  const auto& st = solver.solve(batch(lsvnm_batches - 1), code);
+  const auto ref = mlcsc::lasso(D, batch(lsvnm_batches - 1), p);
+  CHECK((code.data().array() == ref.code.data().array()).all());
+  CHECK(st.signal_iterations == ref.signal_iterations);
+}
+
 // Warm solves make no heap allocation through Eigen's allocator either (malloc, which the
 // operator new count above cannot see): Eigen's runtime guard (malloc_guard.hpp: it throws on any
 // heap allocation by Eigen while forbidden) around warm solves.

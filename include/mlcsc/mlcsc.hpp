@@ -16,7 +16,12 @@
 // convolutional dictionaries
 #include "conv/conv_dictionary.hpp"
 
-// pursuits, generic over the operator concept
+// the frequency domain: 2-D real FFTs, filter spectra, circular convolutions by FFT
+#include "fft/filter_spectra.hpp"
+#include "fft/frequency_conv.hpp"
+#include "fft/real_fft2.hpp"
+
+// pursuits, generic over the operator concept (Method::ADMM: pursuit/conv_admm.hpp)
 #include "pursuit/basis_pursuit.hpp"
 #include "pursuit/lasso.hpp"
 #include "pursuit/omp.hpp"

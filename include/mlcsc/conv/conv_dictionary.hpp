@@ -6,6 +6,7 @@
 #include <cmath>
 #include <complex>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
@@ -19,7 +20,9 @@
 #include "../core/feature_maps.hpp"
 #include "../core/fwd.hpp"
 #include "../core/operator.hpp"
+#include "../fft/frequency_conv.hpp"
 #include "../internal/lanczos.hpp"
+#include "../internal/parallel.hpp"
 #include "kernels/conv_ops.hpp"
 
 namespace mlcsc {
@@ -195,7 +198,10 @@ class ConvDictionary {
     check_extent(h_, x.height(), "ConvDictionary::analyze", "x");
     check_extent(w_, x.width(), "ConvDictionary::analyze", "x");
     check_pair(x, gamma, "analyze", "gamma", true);
-    internal::conv_analyze(shape(), x, gamma);
+    if (frequency_chosen(x.height(), x.width(), "ConvDictionary::analyze"))
+      frequency_apply(x, gamma, true);
+    else
+      internal::conv_analyze(shape(), x, gamma);
   }
   /// x = D gamma into a caller-sized N x C x H x W x whose code has gamma's size (the adjoint of
   /// analyze for that H x W).
@@ -205,7 +211,10 @@ class ConvDictionary {
     check_extent(h_, x.height(), "ConvDictionary::synthesize", "x");
     check_extent(w_, x.width(), "ConvDictionary::synthesize", "x");
     check_pair(x, gamma, "synthesize", "gamma", false);
-    internal::conv_synthesize(shape(), gamma, x);
+    if (frequency_chosen(x.height(), x.width(), "ConvDictionary::synthesize"))
+      frequency_apply(gamma, x, false);
+    else
+      internal::conv_synthesize(shape(), gamma, x);
   }
   Code analyze(SignalView x) const {
     check_signal(x, "ConvDictionary::analyze", "x");
@@ -219,6 +228,50 @@ class ConvDictionary {
     Signal x = signal_like(gamma);
     synthesize(gamma, x);
     return x;
+  }
+
+  // --- the frequency domain (fft/) -------------------------------------------------------------
+
+  /// Where analyze and synthesize of a circular, stride-1 dictionary run: FrequencyDomain::
+  /// Automatic (the default) chooses the FFT path where fft/frequency_conv.hpp's cost model says
+  /// it is cheaper than the direct kernels, Always and Never force it. Always on another geometry
+  /// makes analyze / synthesize throw std::invalid_argument.
+  void set_frequency_domain(FrequencyDomain mode) { frequency_ = mode; }
+  FrequencyDomain frequency_domain() const { return frequency_; }
+  /// Whether analyze / synthesize of H x W signals run by FFT.
+  bool uses_frequency_domain(Index height, Index width) const {
+    return frequency_supported() &&
+           (frequency_ == FrequencyDomain::Always ||
+            (frequency_ == FrequencyDomain::Automatic &&
+             internal::frequency_cheaper(K_, C_, h_.taps, w_.taps, height, width)));
+  }
+
+  /// The filters' frequency responses on the DFT grid of H x W signals (fft/filter_spectra.hpp),
+  /// cached per shape and recomputed when the filters or the geometry change; shared, immutable.
+  /// Throws std::invalid_argument unless the dictionary is circular with stride 1 and H x W has
+  /// a code.
+  std::shared_ptr<const internal::FilterSpectra<Scalar>> spectra(Index height, Index width) const {
+    if (!frequency_supported())
+      internal::throw_invalid("ConvDictionary::spectra: the frequency domain needs a Circular, ",
+                              "stride-1 dictionary, got ", to_string(boundary_), geometry_string());
+    check_extent(h_, height, "ConvDictionary::spectra", "height");
+    check_extent(w_, width, "ConvDictionary::spectra", "width");
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      refresh_locked();
+      for (const auto& e : spectra_cache_)
+        if (e.height == height && e.width == width) return e.spectra;
+    }
+    // computed outside the lock, with the calling thread's plans
+    auto sp = std::make_shared<internal::FilterSpectra<Scalar>>();
+    sp->compute(shape(), internal::thread_fft<Scalar>(height, width));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (snapshot_ == filters_) {
+      for (const auto& e : spectra_cache_)
+        if (e.height == height && e.width == width) return e.spectra;
+      spectra_cache_.push_back({height, width, sp});
+    }
+    return sp;
   }
 
   /// The geometry and filters as the kernels take them (conv/kernels/conv_ops.hpp).
@@ -243,11 +296,7 @@ class ConvDictionary {
                               internal::shape(height, width));
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (snapshot_.rows() != filters_.rows() || snapshot_.cols() != filters_.cols() ||
-          snapshot_ != filters_) {
-        cache_.clear();
-        snapshot_ = filters_;
-      }
+      refresh_locked();
       for (const auto& e : cache_)
         if (e.height == height && e.width == width) return e.value;
     }
@@ -269,6 +318,42 @@ class ConvDictionary {
     Index height, width;
     Scalar value;
   };
+  struct SpectraEntry {
+    Index height, width;
+    std::shared_ptr<const internal::FilterSpectra<Scalar>> spectra;
+  };
+
+  // With mutex_ held: drops the caches when the filters changed since they were made.
+  void refresh_locked() const {
+    if (snapshot_.rows() != filters_.rows() || snapshot_.cols() != filters_.cols() ||
+        snapshot_ != filters_) {
+      cache_.clear();
+      spectra_cache_.clear();
+      snapshot_ = filters_;
+    }
+  }
+
+  bool frequency_supported() const {
+    return boundary_ == Boundary::Circular && h_.stride == 1 && w_.stride == 1;
+  }
+  bool frequency_chosen(Index height, Index width, const char* where) const {
+    if (frequency_ == FrequencyDomain::Always && !frequency_supported())
+      internal::throw_invalid(where, ": FrequencyDomain::Always needs a Circular, stride-1 ",
+                              "dictionary, got ", to_string(boundary_), geometry_string());
+    return uses_frequency_domain(height, width);
+  }
+  // out = D^T in or D in by FFT, over the images in parallel (each thread its own plans).
+  void frequency_apply(SignalView in, CodeView out, bool adjoint) const {
+    const auto sp = spectra(in.height(), in.width());
+    const Index N = in.batch(), is = in.image_size(), os = out.image_size();
+    const int threads = N > 1 ? std::min<int>(internal::max_threads(), int(N)) : 1;
+    const Index per = (N + threads - 1) / threads;
+    internal::parallel_for(Index(threads), threads, [&](Index t) {
+      const Index n0 = t * per, n1 = std::min(N, n0 + per);
+      if (n0 < n1)
+        internal::frequency_apply(*sp, in.ptr() + n0 * is, out.ptr() + n0 * os, n1 - n0, adjoint);
+    });
+  }
 
   void copy_from(const ConvDictionary& o) {
     std::scoped_lock lock(mutex_, o.mutex_);
@@ -280,6 +365,8 @@ class ConvDictionary {
     filters_ = o.filters_;
     snapshot_ = o.snapshot_;
     cache_ = o.cache_;
+    spectra_cache_ = o.spectra_cache_;
+    frequency_ = o.frequency_;
   }
   // A move takes the buffers: nothing can fail, and the moved-from object has no filters.
   void move_from(ConvDictionary& o) noexcept {
@@ -291,11 +378,14 @@ class ConvDictionary {
     filters_ = std::move(o.filters_);
     snapshot_ = std::move(o.snapshot_);
     cache_ = std::move(o.cache_);
+    spectra_cache_ = std::move(o.spectra_cache_);
+    frequency_ = o.frequency_;
   }
 
   void geometry_changed() {
     std::lock_guard<std::mutex> lock(mutex_);
     cache_.clear();
+    spectra_cache_.clear();
   }
 
   std::string geometry_string() const {
@@ -493,6 +583,8 @@ class ConvDictionary {
   mutable std::mutex mutex_;
   mutable RowMatrix<Scalar> snapshot_;  // the filters the cache was computed for
   mutable std::vector<CacheEntry> cache_;
+  mutable std::vector<SpectraEntry> spectra_cache_;  // filter spectra per signal size
+  FrequencyDomain frequency_ = FrequencyDomain::Automatic;
 };
 
 }  // namespace mlcsc

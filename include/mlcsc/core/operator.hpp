@@ -138,6 +138,11 @@ template <class T>
 struct is_dense_dictionary : std::false_type {};
 template <class S>
 struct is_dense_dictionary<Dictionary<S>> : std::true_type {};
+/// True for ConvDictionary (the frequency-domain solvers need its filters and geometry).
+template <class T>
+struct is_conv_dictionary : std::false_type {};
+template <class S>
+struct is_conv_dictionary<ConvDictionary<S>> : std::true_type {};
 }  // namespace internal
 
 }  // namespace mlcsc

@@ -27,6 +27,15 @@ struct StepStats {
   double residual = 0;  // ||Z_k - G_k||^2: (step x the gradient mapping at Z_k)^2
 };
 
+/// Sums gathered by ADMM's pass (admm_update).
+struct AdmmStepStats {
+  double primal = 0;  // ||x - y_k||^2
+  double change = 0;  // ||y_k - y_{k-1}||^2
+  double x_norm = 0;  // ||x||^2
+  double y_norm = 0;  // ||y_k||^2
+  double u_norm = 0;  // ||u_k||^2
+};
+
 namespace fused_detail {
 
 template <Shrinkage K, class P>
@@ -97,6 +106,57 @@ void run(Scalar* z, Scalar* g, const Scalar* gr, Eigen::Index n, Scalar b, const
   }
 }
 
+// ADMM's pass (see admm_update), n values.
+template <Shrinkage K, class Scalar>
+void admm_run(Scalar* x, Scalar* y, Scalar* u, Eigen::Index n, Scalar alpha, Scalar b,
+              AdmmStepStats& st) {
+  using namespace Eigen::internal;
+  using Packet = typename packet_traits<Scalar>::type;
+  constexpr Eigen::Index L = Eigen::Index(sizeof(Packet) / sizeof(Scalar));
+  constexpr Eigen::Index kBlock = 1024;
+  const Packet pa = pset1<Packet>(alpha), pa1 = pset1<Packet>(Scalar(1) - alpha),
+               pb = pset1<Packet>(b);
+  for (Eigen::Index i0 = 0; i0 < n; i0 += kBlock) {
+    const Eigen::Index i1 = std::min(n, i0 + kBlock);
+    Packet s0 = pzero(pa), s1 = s0, s2 = s0, s3 = s0, s4 = s0;
+    Eigen::Index i = i0;
+    for (; i + L <= i1; i += L) {
+      const Packet xx = ploadu<Packet>(x + i), y0 = ploadu<Packet>(y + i);
+      const Packet v = padd(pmadd(pa, xx, pmul(pa1, y0)), ploadu<Packet>(u + i));
+      const Packet yy = shrink_packet<K>(v, pb);
+      const Packet uu = psub(v, yy), r = psub(xx, yy), d = psub(yy, y0);
+      s0 = pmadd(r, r, s0);
+      s1 = pmadd(d, d, s1);
+      s2 = pmadd(xx, xx, s2);
+      s3 = pmadd(yy, yy, s3);
+      s4 = pmadd(uu, uu, s4);
+      pstoreu(y + i, yy);
+      pstoreu(u + i, uu);
+      pstoreu(x + i, psub(yy, uu));
+    }
+    double a0 = double(predux(s0)), a1 = double(predux(s1)), a2 = double(predux(s2)),
+           a3 = double(predux(s3)), a4 = double(predux(s4));
+    for (; i < i1; ++i) {
+      const Scalar xx = x[i], y0 = y[i];
+      const Scalar v = alpha * xx + (Scalar(1) - alpha) * y0 + u[i];
+      const Scalar yy = shrink_scalar<K>(v, b), uu = v - yy;
+      a0 += double(xx - yy) * double(xx - yy);
+      a1 += double(yy - y0) * double(yy - y0);
+      a2 += double(xx) * double(xx);
+      a3 += double(yy) * double(yy);
+      a4 += double(uu) * double(uu);
+      y[i] = yy;
+      u[i] = uu;
+      x[i] = yy - uu;
+    }
+    st.primal += a0;
+    st.change += a1;
+    st.x_norm += a2;
+    st.y_norm += a3;
+    st.u_norm += a4;
+  }
+}
+
 }  // namespace fused_detail
 
 /// The fused pass over n contiguous values (see the top of the file). z and g may be the same
@@ -120,6 +180,20 @@ void fused_update(Scalar* z, Scalar* g, const Scalar* gr, Eigen::Index n, Scalar
            : run<Shrinkage::Hard, false>(z, g, gr, n, b, bvec, step, beta, st);
       break;
   }
+}
+
+/// ADMM's elementwise step (pursuit/conv_admm.hpp) over n values, in one pass: with x the
+/// x-step's result, y the previous sparse iterate and u the scaled dual,
+///   v = alpha x + (1 - alpha) y + u,   y <- S_b(v),   u <- v - y,   x <- y - u
+/// (relaxation, y-step, u-step and the next x-step's right-hand side), summing into `st`
+/// ||x - y||^2, ||y - y_prev||^2, ||x||^2, ||y||^2 and ||u||^2. `kind` is Soft or NonnegSoft.
+template <class Scalar>
+void admm_update(Scalar* x, Scalar* y, Scalar* u, Eigen::Index n, Scalar alpha, Scalar b,
+                 Shrinkage kind, AdmmStepStats& st) {
+  if (kind == Shrinkage::NonnegSoft)
+    fused_detail::admm_run<Shrinkage::NonnegSoft>(x, y, u, n, alpha, b, st);
+  else
+    fused_detail::admm_run<Shrinkage::Soft>(x, y, u, n, alpha, b, st);
 }
 
 }  // namespace mlcsc::internal

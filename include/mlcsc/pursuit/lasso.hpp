@@ -9,8 +9,10 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <variant>
 
 #include "../core/operator.hpp"
+#include "conv_admm.hpp"
 #include "coordinate_descent.hpp"
 #include "params.hpp"
 #include "proximal_gradient.hpp"
@@ -52,14 +54,23 @@ class LassoSolver {
   using CodeView = typename Op::CodeView;
   using Result = PursuitResult<Code, Scalar>;
 
-  /// Throws std::invalid_argument on invalid parameters (naming the field), and for
-  /// Method::CoordinateDescent on a dictionary that is not dense.
+  /// Throws std::invalid_argument on invalid parameters (naming the field), for
+  /// Method::CoordinateDescent on a dictionary that is not dense, and for Method::ADMM on one
+  /// that is not a ConvDictionary with Boundary::Circular and stride 1.
   LassoSolver(const Op& D, const LassoParams<Scalar>& p) : D_(D), p_(p), pg_(D) {
     p_.check(D.code_rows(), "LassoSolver");
     if constexpr (!internal::is_dense_dictionary<Op>::value)
       if (p_.method == Method::CoordinateDescent)
         internal::throw_invalid(
             "LassoSolver: Method::CoordinateDescent needs a dense Dictionary; use ISTA or FISTA");
+    if (p_.method == Method::ADMM) {
+      if constexpr (internal::is_conv_dictionary<Op>::value)
+        internal::check_admm_dictionary(D, "LassoSolver");
+      else
+        internal::throw_invalid(
+            "LassoSolver: Method::ADMM needs a ConvDictionary with Boundary::Circular; use FISTA",
+            internal::is_dense_dictionary<Op>::value ? " or CoordinateDescent" : "");
+    }
   }
 
   const Op& dictionary() const { return D_; }
@@ -107,6 +118,14 @@ class LassoSolver {
       }
     }
     if (!warm) values(code).setZero();
+    if constexpr (internal::is_conv_dictionary<Op>::value) {
+      if (p_.method == Method::ADMM) {
+        internal::check_admm_dictionary(D_, where);  // the geometry may have changed since
+        if (!admm_) admm_.emplace(D_);
+        admm_->run(ys, code, p_, stats_);
+        return stats_;
+      }
+    }
     pg_.template run<std::decay_t<decltype(ys)>, CodeView>(ys, code, p_, stats_);
     return stats_;
   }
@@ -154,6 +173,9 @@ class LassoSolver {
   LassoParams<Scalar> p_;
   internal::ProximalGradient<Op> pg_;
   std::optional<internal::CoordinateDescentBatch<Scalar>> cd_;
+  std::optional<std::conditional_t<internal::is_conv_dictionary<Op>::value, internal::ConvAdmm<Op>,
+                                   std::monostate>>
+      admm_;
   PursuitStats<Scalar> stats_;
   std::optional<Code> shape_;
   std::array<Index, 4> shape_key_{};

@@ -2,6 +2,7 @@
 // messages that name the field; results carry iterations, convergence and the objective.
 #pragma once
 
+#include <cmath>
 #include <functional>
 
 #include "../core/errors.hpp"
@@ -11,9 +12,52 @@ namespace mlcsc {
 
 /// How `lasso` solves min_G 0.5||y - D G||^2 + lambda ||G||_1.
 enum class Method {
-  ISTA,              ///< proximal gradient, step 1/L (Daubechies, Defrise, De Mol 2004)
-  FISTA,             ///< accelerated proximal gradient (Beck & Teboulle 2009), optional restart
-  CoordinateDescent  ///< exact: Gram-based active-set coordinate descent (dense dictionaries only)
+  ISTA,               ///< proximal gradient, step 1/L (Daubechies, Defrise, De Mol 2004)
+  FISTA,              ///< accelerated proximal gradient (Beck & Teboulle 2009), optional restart
+  CoordinateDescent,  ///< exact: Gram-based active-set coordinate descent (dense dictionaries only)
+  ADMM  ///< ADMM in the frequency domain (Wohlberg, IEEE TIP 2016; circular ConvDictionary only)
+};
+
+/// The settings of Method::ADMM (pursuit/conv_admm.hpp). The defaults are SPORCO's for its
+/// ConvBPDN (Wohlberg 2016; the residual balancing of Wohlberg, "ADMM penalty parameter
+/// selection by residual balancing", 2017).
+template <class Scalar>
+struct AdmmParams {
+  /// The initial penalty rho > 0; 0 chooses 50 lambda + 1 (lambda: the mean per-atom weight).
+  Scalar rho = Scalar(0);
+  /// Over-relaxation alpha in (0, 2): X is replaced by alpha X + (1 - alpha) Y before the
+  /// y-step (Boyd et al. 2011, section 3.4.3).
+  Scalar relaxation = Scalar(1.8);
+  /// Residual balancing: every `auto_rho_period` iterations (from the second on), with the
+  /// relative primal and dual residuals r and s and the target xi, rho is multiplied by
+  /// min(sqrt(r / (xi s)), max_rho_scaling) when r > xi mu s and divided by
+  /// min(sqrt(xi s / r), max_rho_scaling) when s > (mu / xi) r (mu = residual_ratio); the scaled
+  /// dual variable is rescaled with it.
+  bool auto_rho = true;
+  int auto_rho_period = 1;                ///< >= 1
+  Scalar residual_ratio = Scalar(1.2);    ///< mu >= 1
+  Scalar max_rho_scaling = Scalar(1000);  ///< > 1
+  /// xi > 0; 0 chooses 1 + 18.3^(log10(lambda) + 1) (lambda > 0; else 1), SPORCO's rule.
+  Scalar residual_target = Scalar(0);
+
+  void check(const char* where) const {
+    if (!(rho >= Scalar(0)) || !std::isfinite(double(rho)))
+      internal::throw_invalid(where, ": 'admm.rho' must be finite and >= 0, got ", rho);
+    if (!(relaxation > Scalar(0) && relaxation < Scalar(2)))
+      internal::throw_invalid(where, ": 'admm.relaxation' must be in (0, 2), got ", relaxation);
+    if (auto_rho_period < 1)
+      internal::throw_invalid(where, ": 'admm.auto_rho_period' must be >= 1, got ",
+                              auto_rho_period);
+    if (!(residual_ratio >= Scalar(1)) || !std::isfinite(double(residual_ratio)))
+      internal::throw_invalid(where, ": 'admm.residual_ratio' must be finite and >= 1, got ",
+                              residual_ratio);
+    if (!(max_rho_scaling > Scalar(1)) || !std::isfinite(double(max_rho_scaling)))
+      internal::throw_invalid(where, ": 'admm.max_rho_scaling' must be finite and > 1, got ",
+                              max_rho_scaling);
+    if (!(residual_target >= Scalar(0)) || !std::isfinite(double(residual_target)))
+      internal::throw_invalid(where, ": 'admm.residual_target' must be finite and >= 0, got ",
+                              residual_target);
+  }
 };
 
 template <class Scalar>
@@ -24,6 +68,8 @@ struct LassoParams {
   /// Stop when ||G_k - G_{k-1}||_F <= tol * max(1, ||G_k||_F). ISTA/FISTA also require the
   /// proximal-gradient residual ||G_k - Z_k||_F (FISTA's extrapolated point Z_k; for ISTA it is
   /// the same quantity) to meet that bound, so FISTA does not stop where its momentum turns.
+  /// ADMM stops when its relative primal and dual residuals, ||X - Y|| / max(||X||, ||Y||) and
+  /// ||Y_k - Y_{k-1}|| / ||U|| (U the scaled dual variable), are both below tol (SPORCO's rule).
   Scalar tolerance = Scalar(1e-6);
   Method method = Method::FISTA;
   bool nonnegative = false;  ///< adds G >= 0 (the ReLU-consistent model)
@@ -40,6 +86,8 @@ struct LassoParams {
   /// slowest ones, so the batch needs more iterations than the textbook sequence (584 vs 419 to
   /// scikit-learn's objective). The stopping rule does not need it (see `tolerance`).
   bool adaptive_restart = false;
+  /// Method::ADMM's own settings.
+  AdmmParams<Scalar> admm;
 
   /// Throws std::invalid_argument naming the offending field. `code_rows` is the number of
   /// atoms (filters) the per-atom `lambdas` must match.
@@ -59,6 +107,7 @@ struct LassoParams {
         internal::throw_invalid(where, ": 'lambdas' must be >= 0, got a minimum of ",
                                 lambdas.minCoeff());
     }
+    admm.check(where);
   }
 
   /// The per-atom weights, expanded (one per atom or filter).

@@ -8,6 +8,8 @@
 //    (torch conv2d(x, D, stride=s, padding=P, dilation=d) for Zero with odd e and for Valid;
 //    Circular wraps the indices).
 //  * synthesize is its exact adjoint, for the signal size it writes into.
+// (A circular stride-1 ConvDictionary may instead run both by FFT, where fft/frequency_conv.hpp's
+// cost model says that is cheaper; that choice is made in ConvDictionary, before these.)
 // Three paths, all running the stride-1 correlation kernel of correlate.hpp (or Winograd's):
 //  1. stride 1, dilation 1, Zero or Circular: the correlation with w[c,u,v,k] = d_{k,c}[u,v],
 //     anchor (P_h, P_w); synthesize is the correlation with cin = K, cout = C and the filters

@@ -1,0 +1,83 @@
+// mlcsc: the frequency responses of a convolutional dictionary's filters on the DFT grid of an
+// H x W circular signal.
+//
+// With the dictionary's anchor (the padding P and dilation d of conv/conv_dictionary.hpp),
+//   F_{k,c}(p, q) = sum_{u,v} d_{k,c}[u,v] e^{-2 pi i (p (d_h u - P_h) / H + q (d_w v - P_w) / W)},
+// so that, with X = DFT(x) and G_k = DFT(gamma_k) (unscaled, fft/real_fft2.hpp), the circular
+// stride-1 operators of the dictionary are diagonal in frequency:
+//   synthesize: X_c = sum_k F_{k,c} G_k,     analyze: G_k = sum_c conj(F_{k,c}) X_c;
+// A(w) = [F_{k,c}(w)] is the C x K matrix of one frequency.
+#pragma once
+
+#include <algorithm>
+#include <complex>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "../core/errors.hpp"
+#include "../core/fwd.hpp"
+#include "real_fft2.hpp"
+
+namespace mlcsc::internal {
+
+template <class Scalar>
+class FilterSpectra {
+ public:
+  using Complex = std::complex<Scalar>;
+  using ComplexArray = Eigen::Array<Complex, Eigen::Dynamic, 1>;
+
+  Index height() const { return H_; }
+  Index width() const { return W_; }
+  Index filters() const { return K_; }
+  Index channels() const { return C_; }
+  /// Frequencies per plane: H (W / 2 + 1).
+  Index size() const { return F_; }
+
+  /// F_{k,c} for H x W signals of the dictionary `shape` (a ConvShape: filters, K, C and the
+  /// axes' taps, dilation and padding; stride 1), with `fft` planned for H x W. Allocates only
+  /// when the sizes change.
+  template <class Shape>
+  void compute(const Shape& s, RealFFT2<Scalar>& fft) {
+    H_ = fft.height();
+    W_ = fft.width();
+    K_ = s.K;
+    C_ = s.C;
+    F_ = fft.spectrum_size();
+    const Index kh = s.h.taps, kw = s.w.taps;
+    plane_.assign(std::size_t(H_ * W_), Scalar(0));
+    spectra_.resize(std::size_t(K_ * C_ * F_));
+    for (Index k = 0; k < K_; ++k)
+      for (Index c = 0; c < C_; ++c) {
+        // the taps at their positions on the circle; taps that wrap onto one position add up
+        std::fill(plane_.begin(), plane_.end(), Scalar(0));
+        const Scalar* d = s.filters + (k * C_ + c) * kh * kw;
+        for (Index u = 0; u < kh; ++u) {
+          const Index h = mod(s.h.dilation * u - s.h.pad(), H_);
+          for (Index v = 0; v < kw; ++v)
+            plane_[std::size_t(h * W_ + mod(s.w.dilation * v - s.w.pad(), W_))] += d[u * kw + v];
+        }
+        fft.forward(plane_.data(), spectra_.data() + (k * C_ + c) * F_, 1);
+      }
+  }
+
+  /// F_{k,c} over the H x (W / 2 + 1) frequencies.
+  Eigen::Map<const ComplexArray> plane(Index k, Index c) const {
+    return Eigen::Map<const ComplexArray>(spectra_.data() + (k * C_ + c) * F_, F_);
+  }
+  const Complex* data() const { return spectra_.data(); }
+
+ private:
+  static Index mod(Index a, Index n) {
+    const Index r = a % n;
+    return r < 0 ? r + n : r;
+  }
+
+  Index H_ = 0, W_ = 0, K_ = 0, C_ = 0, F_ = 0;
+  // std::vector: made inside a solver's loop on first use, outside Eigen's malloc guard (as
+  // conv/kernels/workspace.hpp's scratch)
+  std::vector<Complex> spectra_;
+  std::vector<Scalar> plane_;
+};
+
+}  // namespace mlcsc::internal

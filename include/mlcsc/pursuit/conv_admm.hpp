@@ -1,0 +1,373 @@
+// mlcsc: the convolutional Lasso by ADMM in the frequency domain (Method::ADMM).
+//
+// Wohlberg, "Efficient algorithms for convolutional sparse representations", IEEE TIP 2016
+// (SPORCO's ConvBPDN): for  min 0.5||sum_k d_k * x_k - s||^2 + sum_k lambda_k ||x_k||_1
+// split x = y and iterate, with the scaled dual u, the penalty rho and the relaxation alpha,
+//   x-step  (D^T D + rho I) x = D^T s + rho (y - u)          solved per frequency (below)
+//   relax   x_r = alpha x + (1 - alpha) y
+//   y-step  y = S_{lambda / rho}(x_r + u)                     (max(., 0) when non-negative)
+//   u-step  u = u + x_r - y.
+// In frequency the x-step is one C x K system per frequency w, A = [F_{k,c}(w)]
+// (fft/filter_spectra.hpp), b = DFT(y - u):
+//   (A^H A + rho I) x = A^H s + rho b   <=>   x = b + A^H (rho I + A A^H)^{-1} (s - A b),
+// for one channel the Sherman-Morrison form x = b + conj(F) (s - F^T b) / (rho + ||F||^2),
+// for C > 1 a C x C Cholesky factor per frequency, made again only when rho changes.
+// The stopping rule and the residual balancing of rho are SPORCO's (pursuit/params.hpp,
+// AdmmParams); the code returned is the exactly sparse y, and the objective is evaluated on it.
+// Every image of a batch is its own problem (its own rho, iterations and stopping test); the
+// images advance in lockstep and a converged one is frozen. The work per iteration: K forward
+// and K inverse FFTs of an H x W plane per image, the per-frequency solve and one fused pass
+// over the code; nothing is allocated in the loop.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <complex>
+#include <memory>
+#include <vector>
+
+#include "../core/boundary.hpp"
+#include "../core/errors.hpp"
+#include "../core/fwd.hpp"
+#include "../core/operator.hpp"
+#include "../fft/filter_spectra.hpp"
+#include "../fft/real_fft2.hpp"
+#include "../internal/no_malloc.hpp"
+#include "../internal/parallel.hpp"
+#include "fused_update.hpp"
+#include "params.hpp"
+
+namespace mlcsc::internal {
+
+/// Throws std::invalid_argument unless D (a ConvDictionary) can be solved by Method::ADMM:
+/// Boundary::Circular and stride 1.
+template <class Op>
+void check_admm_dictionary(const Op& D, const char* where) {
+  const auto s = D.shape();
+  if (s.h.boundary != Boundary::Circular || s.w.boundary != Boundary::Circular)
+    throw_invalid(where, ": Method::ADMM needs a ConvDictionary with Boundary::Circular (the ",
+                  "frequency domain diagonalizes circular convolutions only), got ",
+                  to_string(s.h.boundary == Boundary::Circular ? s.w.boundary : s.h.boundary),
+                  "; use ISTA or FISTA");
+  if (s.h.stride != 1 || s.w.stride != 1)
+    throw_invalid(where, ": Method::ADMM needs stride 1, got stride ",
+                  shape(s.h.stride, s.w.stride), "; use ISTA or FISTA");
+}
+
+template <class Op>
+class ConvAdmm {
+ public:
+  using Scalar = typename Op::Scalar;
+  using Complex = std::complex<Scalar>;
+
+  explicit ConvAdmm(const Op& D) : D_(D) {}
+
+  /// Runs ADMM on y (validated by the caller) from the code in G (zero, or a warm start for
+  /// y with u = 0), leaving the sparse y in G and the statistics in `st`.
+  template <class SignalView, class CodeView>
+  void run(const SignalView& y, CodeView G, const LassoParams<Scalar>& p,
+           PursuitStats<Scalar>& st) {
+    prepare(y, p);
+    const Index N = N_, K = K_, P = P_;
+    auto Yv = values(G);  // (N K) x P, row-major: the sparse y lives in the caller's code
+    Scalar* const Yp = Yv.data();
+    st.signal_iterations.setZero(N);
+    st.signal_converged.setZero(N);
+    // The signal's spectra, u = 0, and the first x-step's right-hand side b = y.
+    // (Every plane that is transformed sits at the same alignment, so that a backend with
+    // alignment-dependent code paths rounds every image alike: the signal through an aligned copy.)
+    parallel_for(N * C_, threads_, [&](Index i) {
+      const int t = thread_id();
+      Scalar* copy = plane_.data() + Index(t) * Ps_;
+      std::copy_n(values(y).data() + i * P, P, copy);
+      fft_[std::size_t(t)].forward(copy, S_.data() + i * Fs_, 1);
+    });
+    U_.setZero();
+    for (Index i = 0; i < N * K; ++i) std::copy_n(Yp + i * P, P, X_.data() + i * Ps_);
+    for (Index n = 0; n < N; ++n) {
+      rho_[std::size_t(n)] = rho0_;
+      factor_rho_[std::size_t(n)] = Scalar(-1);
+      balance_[std::size_t(n)] = {0, p.admm.auto_rho_period, p.admm.auto_rho_period};
+      active_[std::size_t(n)] = n;
+    }
+    Index nact = N;
+    NoMallocScope guard;
+    for (int k = 1; k <= p.max_iterations && nact > 0; ++k) {
+      // X <- DFT(y - u), then the x-step in place, then back: X_ holds H W x.
+      parallel_for(nact * K, threads_, [&](Index i) {
+        const Index n = active_[std::size_t(i / K)], plane = n * K + i % K;
+        fft_[std::size_t(thread_id())].forward(X_.data() + plane * Ps_, Xh_.data() + plane * Fs_,
+                                               1);
+      });
+      if (C_ > 1) parallel_for(nact, threads_, [&](Index i) { refactor(active_[std::size_t(i)]); });
+      const Index chunks = (F_ + kChunk - 1) / kChunk;
+      parallel_for(nact * chunks, threads_, [&](Index i) {
+        x_step(active_[std::size_t(i / chunks)], (i % chunks) * kChunk);
+      });
+      parallel_for(nact * K, threads_, [&](Index i) {
+        const Index n = active_[std::size_t(i / K)], plane = n * K + i % K;
+        fft_[std::size_t(thread_id())].inverse(Xh_.data() + plane * Fs_, X_.data() + plane * Ps_,
+                                               1);
+      });
+      // relax, y-step, u-step and the next right-hand side, fused; the residuals' sums per plane
+      parallel_for(nact * K, threads_, [&](Index i) {
+        const Index n = active_[std::size_t(i / K)], kk = i % K, plane = n * K + kk;
+        fused_pass(plane, thr_(kk) / rho_[std::size_t(n)], Yp + plane * P);
+      });
+      // per image: the stopping test, then residual balancing of rho
+      Index kept = 0;
+      for (Index i = 0; i < nact; ++i) {
+        const Index n = active_[std::size_t(i)];
+        double sum[5] = {0, 0, 0, 0,
+                         0};  // ||x - y||^2, ||y - y_prev||^2, ||x||^2, ||y||^2, ||u||^2
+        for (Index kk = 0; kk < K; ++kk)
+          for (int j = 0; j < 5; ++j) sum[j] += sums_((n * K + kk) * 5 + j);
+        const double rho = double(rho_[std::size_t(n)]);
+        const double rn = std::max(std::sqrt(sum[2]), std::sqrt(sum[3]));
+        const double sn = rho * std::sqrt(sum[4]);
+        const double r = std::sqrt(sum[0]) / (rn > 0 ? rn : 1.0);
+        const double s = rho * std::sqrt(sum[1]) / (sn > 0 ? sn : 1.0);
+        st.signal_iterations(n) = k;
+        if (r <= double(p.tolerance) && s <= double(p.tolerance)) {
+          st.signal_converged(n) = true;
+          continue;
+        }
+        active_[std::size_t(kept++)] = n;
+        Balance& b = balance_[std::size_t(n)];
+        if (p.admm.auto_rho && k >= 2 && k >= b.next) {
+          const double ratio = r > s * xi_ ? r / (s * xi_) : s * xi_ / r;
+          const double mult = s == 0 || r == 0 ? tau_ : std::min(std::sqrt(ratio), double(tau_));
+          int direction = 0;
+          if (r > xi_ * mu_ * s)
+            direction = 1;
+          else if (s > (mu_ / xi_) * r)
+            direction = -1;
+          if (direction != 0) {
+            rescale(n, direction > 0 ? mult : 1 / mult);
+            if (direction == -b.direction) b.period *= 2;  // an oscillation: adapt less often
+            b.direction = direction;
+          }
+          b.next = k + b.period;
+        }
+      }
+      nact = kept;
+      if (p.callback && !p.callback(k, Scalar(objective(y, G)))) break;
+    }
+    st.summarize();
+    st.objective = Scalar(objective(y, G));
+  }
+
+ private:
+  static constexpr Index kChunk = 256;  // frequencies per x-step block (its planes stay in L1/L2)
+
+  // Sizes every buffer for y's shape (allocating only when it changed), the per-thread FFTs and
+  // the filter spectra (again only when the size or the filters changed), and the settings.
+  template <class SignalView>
+  void prepare(const SignalView& y, const LassoParams<Scalar>& p) {
+    const auto s = D_.shape();
+    const Index H = y.height(), W = y.width();
+    N_ = y.batch();
+    K_ = s.K;
+    C_ = s.C;
+    P_ = H * W;
+    threads_ = max_threads();
+    if (fft_.size() < std::size_t(threads_) || fft_[0].height() != H || fft_[0].width() != W) {
+      fft_.clear();
+      for (int t = 0; t < threads_; ++t) fft_.emplace_back(H, W);
+    }
+    F_ = fft_[0].spectrum_size();
+    Ps_ = (P_ + 15) / 16 * 16;  // plane strides of whole 64-byte lines
+    Fs_ = (F_ + 7) / 8 * 8;
+    auto sp = D_.spectra(H, W);  // the dictionary's cache, followed when the filters change
+    if (sp != spectra_) {
+      spectra_ = std::move(sp);
+      make_gram();
+    }
+    auto size = [](auto& a, Index n) {
+      if (a.size() != n) a.resize(n);
+    };
+    if (R_.batch() != N_ || R_.channels() != C_ || R_.height() != H || R_.width() != W)
+      R_ = typename Op::Signal(N_, C_, H, W);
+    size(S_, N_ * C_ * Fs_);
+    size(Xh_, N_ * K_ * Fs_);
+    size(X_, N_ * K_ * Ps_);
+    size(U_, N_ * K_ * Ps_);
+    size(plane_, Index(threads_) * Ps_);
+    size(sums_, N_ * K_ * 5);
+    if (C_ > 1) size(factor_, N_ * F_ * (C_ * (C_ + 1) / 2));
+    size(scratch_, Index(threads_) * 2 * C_ * kChunk);
+    rho_.resize(std::size_t(N_));
+    factor_rho_.resize(std::size_t(N_));
+    active_.resize(std::size_t(N_));
+    balance_.resize(std::size_t(N_));
+    p.lambda_vector_into(K_, thr_);
+    const double lambda = thr_.size() ? double(thr_.mean()) : 0.0;
+    rho0_ = p.admm.rho > Scalar(0) ? p.admm.rho : Scalar(50 * lambda + 1);
+    xi_ = p.admm.residual_target > Scalar(0)
+              ? double(p.admm.residual_target)
+              : (lambda > 0 ? 1 + std::pow(18.3, std::log10(lambda) + 1) : 1.0);
+    mu_ = double(p.admm.residual_ratio);
+    tau_ = double(p.admm.max_rho_scaling);
+    alpha_ = p.admm.relaxation;
+    nonneg_ = p.nonnegative;
+  }
+
+  // A A^H per frequency: sum_k |F_k|^2 for one channel; for C > 1 its lower triangle, row by
+  // row, C (C + 1) / 2 values per frequency.
+  void make_gram() {
+    const Index K = K_, C = C_, F = F_;
+    const Complex* f = spectra_->data();
+    if (C == 1) {
+      gram_.setZero(F);
+      for (Index k = 0; k < K; ++k)
+        gram_ += Eigen::Map<const Eigen::Array<Complex, Eigen::Dynamic, 1>>(f + k * F, F)
+                     .abs2()
+                     .template cast<Complex>();
+      return;
+    }
+    const Index T = C * (C + 1) / 2;
+    gram_.setZero(F * T);
+    for (Index k = 0; k < K; ++k)
+      for (Index c = 0, t = 0; c < C; ++c)
+        for (Index e = 0; e <= c; ++e, ++t) {
+          const Complex* a = f + (k * C + c) * F;
+          const Complex* b = f + (k * C + e) * F;
+          for (Index w = 0; w < F; ++w) gram_(w * T + t) += a[w] * std::conj(b[w]);
+        }
+  }
+
+  // C > 1: the Cholesky factor of rho I + A A^H at every frequency, for image n's current rho.
+  void refactor(Index n) {
+    const Scalar rho = rho_[std::size_t(n)];
+    if (factor_rho_[std::size_t(n)] == rho) return;
+    factor_rho_[std::size_t(n)] = rho;
+    const Index C = C_, T = C * (C + 1) / 2;
+    const Complex* G = gram_.data();
+    Complex* L = factor_.data() + n * F_ * T;
+    for (Index f = 0; f < F_; ++f, G += T, L += T)
+      for (Index i = 0, ti = 0; i < C; ti += ++i)
+        for (Index j = 0; j <= i; ++j) {
+          Complex sum = G[ti + j] + (i == j ? Complex(rho) : Complex(0));
+          for (Index m = 0; m < j; ++m) sum -= L[ti + m] * std::conj(L[j * (j + 1) / 2 + m]);
+          L[ti + j] = i == j ? Complex(std::sqrt(std::max(sum.real(), Scalar(0))))
+                             : sum / L[j * (j + 1) / 2 + j].real();
+        }
+  }
+
+  // The x-step for frequencies [f0, f0 + kChunk) of image n, in place over Xh_ (b -> x / (H W)).
+  void x_step(Index n, Index f0) {
+    using Arr = Eigen::Array<Complex, Eigen::Dynamic, 1>;
+    using Seg = Eigen::Map<Arr>;
+    using CSeg = Eigen::Map<const Arr>;
+    const Index m = std::min(kChunk, F_ - f0), C = C_;
+    Complex* scratch = scratch_.data() + Index(thread_id()) * 2 * C * kChunk;
+    const Scalar inv = Scalar(1) / Scalar(P_);
+    // r_c = s_c - sum_k F_{k,c} b_k
+    for (Index c = 0; c < C; ++c)
+      Seg(scratch + c * m, m) = CSeg(S_.data() + (n * C + c) * Fs_ + f0, m);
+    for (Index k = 0; k < K_; ++k) {
+      const CSeg b(Xh_.data() + (n * K_ + k) * Fs_ + f0, m);
+      for (Index c = 0; c < C; ++c)
+        Seg(scratch + c * m, m) -= CSeg(spectra_->data() + (k * C + c) * F_ + f0, m) * b;
+    }
+    // z = (rho I + A A^H)^{-1} r, scaled by 1 / (H W)
+    const Scalar rho = rho_[std::size_t(n)];
+    if (C == 1) {
+      Seg z(scratch, m);
+      const auto g = gram_.segment(f0, m).real();
+      z = z * (inv / (rho + g)).template cast<Complex>();
+    } else {
+      const Index T = C * (C + 1) / 2;
+      const Complex* L = factor_.data() + (n * F_ + f0) * T;
+      for (Index f = 0; f < m; ++f, L += T) {
+        // L w = r, then L^H z = w, over the channel values of frequency f (stride m)
+        for (Index i = 0, ti = 0; i < C; ti += ++i) {
+          Complex v = scratch[i * m + f];
+          for (Index j = 0; j < i; ++j) v -= L[ti + j] * scratch[j * m + f];
+          scratch[i * m + f] = v / L[ti + i].real();
+        }
+        for (Index i = C - 1; i >= 0; --i) {
+          Complex v = scratch[i * m + f];
+          for (Index j = i + 1; j < C; ++j)
+            v -= std::conj(L[j * (j + 1) / 2 + i]) * scratch[j * m + f];
+          scratch[i * m + f] = v / L[i * (i + 1) / 2 + i].real();
+        }
+        for (Index i = 0; i < C; ++i) scratch[i * m + f] *= inv;
+      }
+    }
+    // x_k = (b_k + sum_c conj(F_{k,c}) z_c) / (H W)
+    for (Index k = 0; k < K_; ++k) {
+      Seg x(Xh_.data() + (n * K_ + k) * Fs_ + f0, m);
+      x *= inv;
+      for (Index c = 0; c < C; ++c)
+        x += CSeg(spectra_->data() + (k * C + c) * F_ + f0, m).conjugate() *
+             CSeg(scratch + c * m, m);
+    }
+  }
+
+  // One plane: x (in X_), y (the code) and u -> relaxed x, new y and u, and X_ = y - u, the next
+  // right-hand side (pursuit/fused_update.hpp); the residuals' sums of the plane into sums_.
+  void fused_pass(Index plane, Scalar thr, Scalar* Y) {
+    AdmmStepStats st;
+    admm_update(X_.data() + plane * Ps_, Y, U_.data() + plane * Ps_, P_, alpha_, thr,
+                nonneg_ ? Shrinkage::NonnegSoft : Shrinkage::Soft, st);
+    double* s = sums_.data() + plane * 5;
+    s[0] = st.primal, s[1] = st.change, s[2] = st.x_norm, s[3] = st.y_norm, s[4] = st.u_norm;
+  }
+
+  // rho_n <- factor rho_n; the scaled dual u = (1 / rho) (dual) with it, and X_ = y - u again.
+  void rescale(Index n, double factor) {
+    rho_[std::size_t(n)] = Scalar(double(rho_[std::size_t(n)]) * factor);
+    const Scalar f = Scalar(1 / factor);
+    for (Index plane = n * K_; plane < (n + 1) * K_; ++plane) {
+      Scalar* U = U_.data() + plane * Ps_;
+      Scalar* X = X_.data() + plane * Ps_;
+      for (Index i = 0; i < P_; ++i) {
+        const Scalar y = X[i] + U[i];  // X_ holds y - u
+        U[i] *= f;
+        X[i] = y - U[i];
+      }
+    }
+  }
+
+  // 0.5 ||D y - s||^2 + sum_k lambda_k ||y_k||_1 over the batch, by the dictionary's own
+  // synthesis (whichever kernel it chooses: the direct kernels, or the FFT to rounding).
+  template <class SignalView, class CodeView>
+  double objective(const SignalView& y, const CodeView& G) {
+    D_.synthesize(G, R_);
+    values(R_) -= values(y);
+    double l1 = 0;
+    const auto& g = values(G);
+    for (Index n = 0; n < N_; ++n)
+      for (Index k = 0; k < K_; ++k)
+        l1 += double(thr_(k)) * double(g.row(n * K_ + k).cwiseAbs().sum());
+    return 0.5 * values(R_).template cast<double>().squaredNorm() + l1;
+  }
+
+  const Op& D_;
+  std::vector<RealFFT2<Scalar>> fft_;
+  std::shared_ptr<const FilterSpectra<Scalar>> spectra_;
+  Eigen::Array<Complex, Eigen::Dynamic, 1> gram_;
+  Index N_ = 0, K_ = 0, C_ = 0, P_ = 0, F_ = 0;
+  Index Ps_ = 0, Fs_ = 0;  // the plane strides of X_, U_ (reals) and S_, Xh_ (spectra)
+  int threads_ = 1;
+  Eigen::Array<Complex, Eigen::Dynamic, 1> S_, Xh_, factor_, scratch_;
+  Vector<Scalar> X_, U_, plane_;
+  Eigen::ArrayXd sums_;
+  typename Op::Signal R_;
+  Vector<Scalar> thr_;  // the per-filter lambda
+  std::vector<Scalar> rho_, factor_rho_;
+  std::vector<Index> active_;
+  // Residual balancing per image: the last direction rho moved (+1 up, -1 down), the period
+  // and the next iteration that may adapt.
+  struct Balance {
+    int direction = 0, period = 1, next = 1;
+  };
+  std::vector<Balance> balance_;
+  Scalar rho0_ = 1, alpha_ = Scalar(1.8);
+  double xi_ = 1, mu_ = 1.2, tau_ = 1000;
+  bool nonneg_ = false;
+};
+
+}  // namespace mlcsc::internal
