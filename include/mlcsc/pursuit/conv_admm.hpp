@@ -299,7 +299,8 @@ class ConvAdmm {
     // x_k = (b_k + sum_c conj(F_{k,c}) z_c) / (H W)
     for (Index k = 0; k < K_; ++k) {
       Seg x(Xh_.data() + (n * K_ + k) * Fs_ + f0, m);
-      x *= inv;
+      Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(reinterpret_cast<Scalar*>(x.data()),
+                                                          2 * m) *= inv;  // as reals: vectorized
       for (Index c = 0; c < C; ++c)
         x += CSeg(spectra_->data() + (k * C + c) * F_ + f0, m).conjugate() *
              CSeg(scratch + c * m, m);
