@@ -198,6 +198,7 @@ std::pair<double, double> iteration_vs_ffts(const mlcsc::ConvDictionary<S>& D,
 void write_csv(const std::string& dir, const std::string& label, const Run& r) {
   if (dir.empty()) return;
   std::ofstream out(dir + "/" + label + ".csv");
+  out.precision(17);
   out << "seconds,objective\n";
   for (const auto& [t, f] : r.curve) out << t << "," << f << "\n";
 }

@@ -14,13 +14,6 @@ namespace {
 using mlcsc::FrequencyDomain;
 using mlcsc::Index;
 
-template <class Scalar>
-mlcsc::FeatureMaps<Scalar> fc_batch(Index N, Index C, Index H, Index W) {
-  mlcsc::FeatureMaps<Scalar> m(N, C, H, W);
-  m.data() = mlcsc_test::randn<Scalar>(N * C, H * W);
-  return m;
-}
-
 template <class A, class B>
 double fc_relative_error(const A& got, const B& want) {
   const auto g = got.template cast<double>(), w = want.template cast<double>();
@@ -42,8 +35,8 @@ TEMPLATE_TEST_CASE("ConvDictionary: analyze and synthesize by FFT equal the dire
     const Index H = dh * (kh - 1) + 1 + mlcsc_test::uniform_int(0, 13),
                 W = dw * (kw - 1) + 1 + mlcsc_test::uniform_int(0, 13);
     CAPTURE(K, C, N, kh, kw, dh, dw, H, W);
-    const auto x = fc_batch<Scalar>(N, C, H, W);
-    const auto g = fc_batch<Scalar>(N, K, H, W);
+    const auto x = mlcsc_test::random_maps<Scalar>(N, C, H, W);
+    const auto g = mlcsc_test::random_maps<Scalar>(N, K, H, W);
     D.set_frequency_domain(FrequencyDomain::Never);
     const auto ga_direct = D.analyze(x);
     const auto xs_direct = D.synthesize(g);
@@ -61,7 +54,7 @@ TEMPLATE_TEST_CASE("ConvDictionary: analyze and synthesize by FFT equal the dire
 TEST_CASE("ConvDictionary: the spectra cache follows the filters and the geometry", "[fft][conv]") {
   auto D = mlcsc_test::random_conv<double>(3, 2, 4, 3, mlcsc::Boundary::Circular);
   D.set_frequency_domain(FrequencyDomain::Always);
-  const auto x = fc_batch<double>(2, 2, 10, 9);
+  const auto x = mlcsc_test::random_maps<double>(2, 2, 10, 9);
   const auto s1 = D.spectra(10, 9);
   CHECK(D.spectra(10, 9) == s1);  // cached
   CHECK(D.spectra(10, 8) != s1);  // per shape
@@ -99,7 +92,7 @@ TEST_CASE("ConvDictionary: the frequency domain's cost model", "[fft][conv]") {
   CHECK(!mid.uses_frequency_domain(256, 256));
 #endif
   zero.set_frequency_domain(FrequencyDomain::Always);
-  const auto x = fc_batch<float>(1, 1, 16, 16);
+  const auto x = mlcsc_test::random_maps<float>(1, 1, 16, 16);
   CHECK(mlcsc_test::contains(mlcsc_test::invalid_argument_message([&] { (void)zero.analyze(x); }),
                              "ConvDictionary::analyze: FrequencyDomain::Always needs a Circular, "
                              "stride-1 dictionary, got Zero"));

@@ -24,13 +24,6 @@ using mlcsc::Method;
 using mlcsc_test::contains;
 using mlcsc_test::invalid_argument_message;
 
-template <class Scalar>
-mlcsc::FeatureMaps<Scalar> admm_batch(Index N, Index C, Index H, Index W) {
-  mlcsc::FeatureMaps<Scalar> m(N, C, H, W);
-  m.data() = mlcsc_test::randn<Scalar>(N * C, H * W);
-  return m;
-}
-
 // The largest KKT violation of code g for min 0.5||y - D g||^2 + sum_k lambda_k ||g_k||_1,
 // relative to lambda_max = ||D^T y||_inf.
 double admm_kkt_violation(const mlcsc::ConvDictionary<double>& D,
@@ -75,7 +68,7 @@ TEMPLATE_TEST_CASE("ADMM reaches FISTA's optimum and the KKT conditions", "[purs
   for (const AdmmCase& c : cases) {
     CAPTURE(c.K, c.C, c.N, c.k, c.H, c.W, c.nonneg, c.per_filter);
     const auto D = mlcsc_test::random_conv<Scalar>(c.K, c.C, c.k, c.k, mlcsc::Boundary::Circular);
-    const auto y = admm_batch<Scalar>(c.N, c.C, c.H, c.W);
+    const auto y = mlcsc_test::random_maps<Scalar>(c.N, c.C, c.H, c.W);
     mlcsc::LassoParams<Scalar> p;
     p.lambda = Scalar(0.3);
     p.nonnegative = c.nonneg;
@@ -118,7 +111,7 @@ TEST_CASE("ADMM's x-step solves (D^T D + rho I) x = D^T y, one and several chann
     CAPTURE(C);
     const Index K = 4, H = 5, W = 6;
     const auto D = mlcsc_test::random_conv<double>(K, C, 3, 2, mlcsc::Boundary::Circular);
-    const auto y = admm_batch<double>(1, C, H, W);
+    const auto y = mlcsc_test::random_maps<double>(1, C, H, W);
     mlcsc::LassoParams<double> p;
     p.method = Method::ADMM;
     p.lambda = 0;
@@ -142,7 +135,7 @@ TEMPLATE_TEST_CASE("ADMM: each image of a batch is solved as if alone", "[pursui
   using Scalar = TestType;
   const auto D = mlcsc_test::random_conv<Scalar>(5, 2, 3, 3, mlcsc::Boundary::Circular);
   const Index N = 3, H = 11, W = 9;
-  auto y = admm_batch<Scalar>(N, 2, H, W);
+  auto y = mlcsc_test::random_maps<Scalar>(N, 2, H, W);
   y.data().row(2) *= Scalar(4);  // images of different difficulty
   y.data().row(3) *= Scalar(4);
   mlcsc::LassoParams<Scalar> p;
@@ -164,7 +157,7 @@ TEMPLATE_TEST_CASE("ADMM: each image of a batch is solved as if alone", "[pursui
 
 TEST_CASE("ADMM: callback, warm start and the solver object", "[pursuit][admm]") {
   const auto D = mlcsc_test::random_conv<double>(4, 1, 4, 4, mlcsc::Boundary::Circular);
-  const auto y = admm_batch<double>(2, 1, 12, 12);
+  const auto y = mlcsc_test::random_maps<double>(2, 1, 12, 12);
   mlcsc::LassoParams<double> p;
   p.method = Method::ADMM;
   p.lambda = 0.2;
@@ -197,7 +190,7 @@ TEST_CASE("ADMM: callback, warm start and the solver object", "[pursuit][admm]")
 
 TEST_CASE("ADMM: bad input throws std::invalid_argument naming the argument", "[pursuit][admm]") {
   const auto D = mlcsc_test::random_conv<double>(3, 1, 3, 3, mlcsc::Boundary::Circular);
-  const auto y = admm_batch<double>(1, 1, 8, 8);
+  const auto y = mlcsc_test::random_maps<double>(1, 1, 8, 8);
   mlcsc::LassoParams<double> p;
   p.method = Method::ADMM;
   auto msg = [&](const mlcsc::LassoParams<double>& q) {

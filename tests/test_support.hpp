@@ -103,6 +103,15 @@ mlcsc::FeatureMaps<Scalar> random_maps(mlcsc::Index C, mlcsc::Index H, mlcsc::In
   return m;
 }
 
+/// N x C x H x W feature maps of standard Gaussian values.
+template <class Scalar>
+mlcsc::FeatureMaps<Scalar> random_maps(mlcsc::Index N, mlcsc::Index C, mlcsc::Index H,
+                                       mlcsc::Index W) {
+  mlcsc::FeatureMaps<Scalar> m(N, C, H, W);
+  m.data() = randn<Scalar>(N * C, H * W);
+  return m;
+}
+
 /// The global (C H W) x (K H W) matrix of a convolutional dictionary for H x W signals, one column
 /// per unit code, in double: the explicit operator the tests compare the kernels against.
 template <class Scalar>
