@@ -195,7 +195,7 @@ class ConvAdmm {
     size(U_, N_ * K_ * Ps_);
     size(plane_, Index(threads_) * Ps_);
     size(sums_, N_ * K_ * 5);
-    if (C_ > 1) size(factor_, N_ * F_ * (C_ * (C_ + 1) / 2));
+    if (C_ > 1) size(factor_, N_ * (C_ * (C_ + 1) / 2) * F_);
     size(scratch_, Index(threads_) * 2 * C_ * kChunk);
     rho_.resize(std::size_t(N_));
     factor_rho_.resize(std::size_t(N_));
@@ -213,8 +213,8 @@ class ConvAdmm {
     nonneg_ = p.nonnegative;
   }
 
-  // A A^H per frequency: sum_k |F_k|^2 for one channel; for C > 1 its lower triangle, row by
-  // row, C (C + 1) / 2 values per frequency.
+  // A A^H per frequency: sum_k |F_k|^2 for one channel; for C > 1 its lower triangle, entry
+  // t = i (i + 1) / 2 + j as plane t over the frequencies.
   void make_gram() {
     const Index K = K_, C = C_, F = F_;
     const Complex* f = spectra_->data();
@@ -227,32 +227,47 @@ class ConvAdmm {
       return;
     }
     const Index T = C * (C + 1) / 2;
-    gram_.setZero(F * T);
+    gram_.setZero(T * F);
+    using CArr = Eigen::Array<Complex, Eigen::Dynamic, 1>;
     for (Index k = 0; k < K; ++k)
       for (Index c = 0, t = 0; c < C; ++c)
-        for (Index e = 0; e <= c; ++e, ++t) {
-          const Complex* a = f + (k * C + c) * F;
-          const Complex* b = f + (k * C + e) * F;
-          for (Index w = 0; w < F; ++w) gram_(w * T + t) += a[w] * std::conj(b[w]);
-        }
+        for (Index e = 0; e <= c; ++e, ++t)
+          gram_.segment(t * F, F) += Eigen::Map<const CArr>(f + (k * C + c) * F, F) *
+                                     Eigen::Map<const CArr>(f + (k * C + e) * F, F).conjugate();
   }
 
-  // C > 1: the Cholesky factor of rho I + A A^H at every frequency, for image n's current rho.
+  // C > 1: the Cholesky factor L of rho I + A A^H at every frequency, for image n's current rho,
+  // as planes over the frequencies (entry t = i (i + 1) / 2 + j of the lower triangle: plane t;
+  // the diagonal holds 1 / L_ii), computed over blocks of frequencies with Eigen's packets.
   void refactor(Index n) {
     const Scalar rho = rho_[std::size_t(n)];
     if (factor_rho_[std::size_t(n)] == rho) return;
     factor_rho_[std::size_t(n)] = rho;
+    using Seg = Eigen::Map<Eigen::Array<Complex, Eigen::Dynamic, 1>>;
     const Index C = C_, T = C * (C + 1) / 2;
-    const Complex* G = gram_.data();
-    Complex* L = factor_.data() + n * F_ * T;
-    for (Index f = 0; f < F_; ++f, G += T, L += T)
-      for (Index i = 0, ti = 0; i < C; ti += ++i)
+    Complex* L = factor_.data() + n * T * F_;
+    Complex* sum = scratch_.data() + Index(thread_id()) * 2 * C * kChunk;
+    auto plane = [&](Complex* base, Index t, Index f0, Index m) {
+      return Seg(base + t * F_ + f0, m);
+    };
+    for (Index f0 = 0; f0 < F_; f0 += kChunk) {
+      const Index m = std::min(kChunk, F_ - f0);
+      Seg acc(sum, m);
+      for (Index i = 0; i < C; ++i)
         for (Index j = 0; j <= i; ++j) {
-          Complex sum = G[ti + j] + (i == j ? Complex(rho) : Complex(0));
-          for (Index m = 0; m < j; ++m) sum -= L[ti + m] * std::conj(L[j * (j + 1) / 2 + m]);
-          L[ti + j] = i == j ? Complex(std::sqrt(std::max(sum.real(), Scalar(0))))
-                             : sum / L[j * (j + 1) / 2 + j].real();
+          const Index tij = i * (i + 1) / 2 + j;
+          acc = plane(gram_.data(), tij, f0, m);
+          if (i == j) acc += Complex(rho);
+          for (Index q = 0; q < j; ++q)
+            acc -= plane(L, i * (i + 1) / 2 + q, f0, m) *
+                   plane(L, j * (j + 1) / 2 + q, f0, m).conjugate();
+          if (i == j)
+            plane(L, tij, f0, m) =
+                acc.real().max(Scalar(0)).sqrt().inverse().template cast<Complex>();
+          else
+            plane(L, tij, f0, m) = acc * plane(L, j * (j + 1) / 2 + j, f0, m);
         }
+    }
   }
 
   // The x-step for frequencies [f0, f0 + kChunk) of image n, in place over Xh_ (b -> x / (H W)).
@@ -278,23 +293,20 @@ class ConvAdmm {
       const auto g = gram_.segment(f0, m).real();
       z = z * (inv / (rho + g)).template cast<Complex>();
     } else {
+      // L w = r, then L^H z = w, over the block's frequencies at once (the diagonal holds 1 / L_ii)
       const Index T = C * (C + 1) / 2;
-      const Complex* L = factor_.data() + (n * F_ + f0) * T;
-      for (Index f = 0; f < m; ++f, L += T) {
-        // L w = r, then L^H z = w, over the channel values of frequency f (stride m)
-        for (Index i = 0, ti = 0; i < C; ti += ++i) {
-          Complex v = scratch[i * m + f];
-          for (Index j = 0; j < i; ++j) v -= L[ti + j] * scratch[j * m + f];
-          scratch[i * m + f] = v / L[ti + i].real();
-        }
-        for (Index i = C - 1; i >= 0; --i) {
-          Complex v = scratch[i * m + f];
-          for (Index j = i + 1; j < C; ++j)
-            v -= std::conj(L[j * (j + 1) / 2 + i]) * scratch[j * m + f];
-          scratch[i * m + f] = v / L[i * (i + 1) / 2 + i].real();
-        }
-        for (Index i = 0; i < C; ++i) scratch[i * m + f] *= inv;
+      Complex* L = factor_.data() + n * T * F_;
+      auto lp = [&](Index i, Index j) { return CSeg(L + (i * (i + 1) / 2 + j) * F_ + f0, m); };
+      auto v = [&](Index i) { return Seg(scratch + i * m, m); };
+      for (Index i = 0; i < C; ++i) {
+        for (Index j = 0; j < i; ++j) v(i) -= lp(i, j) * v(j);
+        v(i) *= lp(i, i);
       }
+      for (Index i = C - 1; i >= 0; --i) {
+        for (Index j = i + 1; j < C; ++j) v(i) -= lp(j, i).conjugate() * v(j);
+        v(i) *= lp(i, i);
+      }
+      for (Index i = 0; i < C; ++i) v(i) *= inv;
     }
     // x_k = (b_k + sum_c conj(F_{k,c}) z_c) / (H W)
     for (Index k = 0; k < K_; ++k) {
