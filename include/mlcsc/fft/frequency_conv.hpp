@@ -27,7 +27,6 @@
 
 #include <Eigen/Core>
 
-#include "../core/errors.hpp"
 #include "../core/fwd.hpp"
 #include "filter_spectra.hpp"
 #include "real_fft2.hpp"
