@@ -32,6 +32,10 @@
 #include "io/npy.hpp"
 #include "io/npy_maps.hpp"
 
+// learning dictionaries: dense (online, MOD, K-SVD)
+#include "learn/learn_dictionary.hpp"
+#include "learn/params.hpp"
+
 // multi-layer (convolutional) sparse coding
 #include "multilayer/effective_dictionary.hpp"
 #include "multilayer/multi_layer.hpp"

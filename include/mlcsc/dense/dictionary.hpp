@@ -119,9 +119,15 @@ class Dictionary {
   }
 
   /// \f$ L = \|D\|_2^2 = \lambda_{\max}(D^T D) \f$, the Lipschitz constant of the gradient of
-  /// \f$ \tfrac12\|y - D\gamma\|^2 \f$; computed when the atoms change and cached.
-  Scalar lipschitz() const { return lipschitz_; }
-  Scalar lipschitz_for(const SignalView&) const { return lipschitz_; }
+  /// \f$ \tfrac12\|y - D\gamma\|^2 \f$; computed on the first call after the atoms change
+  /// and cached (thread-safe, as `shared_gram`).
+  Scalar lipschitz() const {
+    if (!cache_) return compute_lipschitz();  // moved-from
+    Cache& c = *cache_;
+    std::call_once(c.lipschitz_once, [&] { c.lipschitz = compute_lipschitz(); });
+    return c.lipschitz;
+  }
+  Scalar lipschitz_for(const SignalView&) const { return lipschitz(); }
 
   /// The Gram matrix D^T D (m x m), a copy of the cached one (see `shared_gram`).
   Matrix<Scalar> gram() const { return *shared_gram(); }
@@ -134,10 +140,24 @@ class Dictionary {
   /// may keep the pointer across calls and detect a change of atoms by comparing it with a new
   /// `shared_gram()`. Copies of a dictionary share the cache (their atoms are the same).
   std::shared_ptr<const Matrix<Scalar>> shared_gram() const {
-    if (!gram_) return std::make_shared<const Matrix<Scalar>>(compute_gram());  // moved-from
-    GramCache& c = *gram_;
-    std::call_once(c.once, [&] { c.G = compute_gram(); });
-    return std::shared_ptr<const Matrix<Scalar>>(gram_, &c.G);  // aliasing: shares the cache
+    if (!cache_) return std::make_shared<const Matrix<Scalar>>(compute_gram());  // moved-from
+    Cache& c = *cache_;
+    std::call_once(c.gram_once, [&] { c.G = compute_gram(); });
+    return std::shared_ptr<const Matrix<Scalar>>(cache_, &c.G);  // aliasing: shares the cache
+  }
+
+  /// Replaces the atoms by `atoms`, which must have the dictionary's shape (n x m) and be
+  /// finite; what was cached from the old atoms is dropped (holders of an old Gram matrix keep
+  /// theirs). The dictionary learners update their atoms this way.
+  template <class Derived>
+  void set_atoms(const Eigen::MatrixBase<Derived>& atoms) {
+    if (atoms.rows() != atoms_.rows() || atoms.cols() != atoms_.cols())
+      internal::throw_invalid(
+          "Dictionary::set_atoms: 'atoms' must be ", internal::shape(atoms_.rows(), atoms_.cols()),
+          " (the dictionary's shape), got ", internal::shape(atoms.rows(), atoms.cols()));
+    internal::require_finite(atoms, "Dictionary::set_atoms", "atoms");
+    atoms_ = atoms.template cast<Scalar>();
+    atoms_changed();
   }
 
  private:
@@ -156,27 +176,24 @@ class Dictionary {
     return G;
   }
 
-  // Everything cached from the atoms starts again: the Lipschitz constant now, the Gram matrix
-  // on demand (m x m may be large, and not every pursuit needs it).
-  void atoms_changed() {
-    update_lipschitz();
-    gram_ = std::make_shared<GramCache>();
-  }
+  // Everything cached from the atoms starts again, computed on demand (the m x m Gram matrix
+  // may be large, and no pursuit needs both it and L).
+  void atoms_changed() { cache_ = std::make_shared<Cache>(); }
 
   // lambda_max of the smaller Gram matrix in double: exact up to 1024, Lanczos beyond
   // (internal/lanczos.hpp).
-  void update_lipschitz() {
-    lipschitz_ = Scalar(internal::gram_lambda_max(atoms_.template cast<double>()));
+  Scalar compute_lipschitz() const {
+    return Scalar(internal::gram_lambda_max(atoms_.template cast<double>()));
   }
 
-  struct GramCache {
-    std::once_flag once;
+  struct Cache {
+    std::once_flag gram_once, lipschitz_once;
     Matrix<Scalar> G;
+    Scalar lipschitz = Scalar(0);
   };
 
   Matrix<Scalar> atoms_;
-  Scalar lipschitz_ = Scalar(0);
-  std::shared_ptr<GramCache> gram_;  // never null once constructed; replaced when atoms change
+  std::shared_ptr<Cache> cache_;  // never null once constructed; replaced when atoms change
 };
 
 }  // namespace mlcsc

@@ -27,9 +27,10 @@
 // max(tolerance * max(1, ||c||_inf), 20 eps ||c||_inf); |r_j| = lambda_j on S holds to rounding.
 // One iteration is one screening pass (with its coordinate updates) or one exact solve. The
 // k x k algebra runs in double for either Scalar.
-// The batch driver takes G from the dictionary's cache (Dictionary::shared_gram) and codes blocks
-// of kBlock signals in parallel with OpenMP: per block one small GEMM C = D^T Y_blk into a buffer
-// of the thread (no m x B temporary), and per signal the objective from its support,
+// The batch driver takes the atoms and G = D^T D (LassoSolver: the dictionary's cache,
+// Dictionary::shared_gram; the dictionary learners: their own) and codes blocks of kBlock
+// signals in parallel with OpenMP: per block one small GEMM C = D^T Y_blk into a buffer of the
+// thread (no m x B temporary), and per signal the objective from its support,
 // 0.5||y - D_S g_S||^2 + sum lambda_j |g_j| (no dense synthesis). Every buffer is sized before
 // the loop (no allocation inside it).
 #pragma once
@@ -619,24 +620,21 @@ class CoordinateDescent {
   int max_sweeps_;
 };
 
-/// The batch driver: G = D^T D from the dictionary's cache, then blocks of signals in parallel,
-/// each with its C = D^T Y_blk by one small GEMM into the thread's buffer. Holds the per-thread
-/// workspaces and per-signal state across solves (LassoSolver), reallocating only when the
-/// shape grows.
+/// The batch driver: blocks of signals in parallel, each with its C = D^T Y_blk by one small
+/// GEMM into the thread's buffer. Holds the per-thread workspaces and per-signal state across
+/// solves (LassoSolver), reallocating only when the shape grows.
 template <class Scalar>
 class CoordinateDescentBatch {
  public:
   static constexpr Index kBlock = 64;  // signals per block: C_blk is m x 64 (128 KiB for m = 256)
 
-  /// Solves every column of Y into the same column of `code` (its warm start when `warm`).
-  void run(const Dictionary<Scalar>& D, const Eigen::Ref<const Matrix<Scalar>>& Y,
-           const LassoParams<Scalar>& p, bool warm, Eigen::Ref<Matrix<Scalar>> code,
-           PursuitStats<Scalar>& st) {
-    const Index m = D.num_atoms(), n = D.signal_size(), B = Y.cols();
-    std::shared_ptr<const Matrix<Scalar>> gram = D.shared_gram();
-    if (gram != gram_) gram_ = std::move(gram);
-    const Matrix<Scalar>& G = *gram_;
-    const Matrix<Scalar>& A = D.matrix();
+  /// Solves every column of Y into the same column of `code` (its warm start when `warm`) with
+  /// the atoms A (n x m) and their Gram matrix G = A^T A (the dictionary's cache, or a learner's
+  /// own while its atoms change).
+  void run(const Matrix<Scalar>& A, const Matrix<Scalar>& G,
+           const Eigen::Ref<const Matrix<Scalar>>& Y, const LassoParams<Scalar>& p, bool warm,
+           Eigen::Ref<Matrix<Scalar>> code, PursuitStats<Scalar>& st) {
+    const Index m = A.cols(), n = A.rows(), B = Y.cols();
     p.lambda_vector_into(m, lam_);
     // A Lasso solution has at most n nonzeros (generically); the working set may briefly hold
     // more.
@@ -714,7 +712,6 @@ class CoordinateDescentBatch {
   }
 
  private:
-  std::shared_ptr<const Matrix<Scalar>> gram_;
   Vector<Scalar> lam_, screen_;
   std::vector<CdWorkspace<Scalar>> work_;
   Index n_ = -1, m_ = -1, kmax_ = -1, block_ = -1;

@@ -113,7 +113,9 @@ class LassoSolver {
     if constexpr (internal::is_dense_dictionary<Op>::value) {
       if (p_.method == Method::CoordinateDescent) {
         if (!cd_) cd_.emplace();
-        cd_->run(D_, ys, p_, warm, code, stats_);
+        // The Gram matrix from the dictionary's cache, held for the solve.
+        const std::shared_ptr<const Matrix<Scalar>> gram = D_.shared_gram();
+        cd_->run(D_.matrix(), *gram, ys, p_, warm, code, stats_);
         return stats_;
       }
     }

@@ -1,0 +1,114 @@
+// mlcsc: parameters and results of dictionary learning (dense and convolutional). Params
+// validate themselves (`check`) with messages that name the field.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "../core/errors.hpp"
+#include "../core/fwd.hpp"
+#include "../dense/dictionary.hpp"
+
+namespace mlcsc {
+
+/// How `learn_dictionary` learns a dense dictionary.
+enum class DictLearnMethod {
+  /// Online / mini-batch learning (Mairal, Bach, Ponce, Sapiro, JMLR 2010): each mini-batch is
+  /// coded by the exact Lasso, the statistics A = sum g g^T and B = sum y g^T are updated with a
+  /// forgetting factor and every atom takes one block-coordinate step on the surrogate. The
+  /// default; the only method with non-negative codes and atoms.
+  Online,
+  /// The method of optimal directions (Engan, Aase, Husoy, ICASSP 1999): OMP codes with at most
+  /// `sparsity` atoms, then D = Y G^T (G G^T)^{-1} with unit-norm atoms (codes rescaled).
+  MOD,
+  /// K-SVD (Aharon, Elad, Bruckstein, IEEE TSP 2006): OMP codes with at most `sparsity` atoms,
+  /// then each atom and its coefficients on the signals that use it by the best rank-one
+  /// approximation of their residual.
+  KSVD
+};
+
+/// \brief The settings of `learn_dictionary` (API.md section 11 plus mlcsc's extensions).
+template <class Scalar>
+struct DictLearnParams {
+  Index num_atoms = 0;  ///< m >= 1
+  /// The l1 weight of the coding step, 0.5||y - D g||^2 + lambda ||g||_1 (>= 0; Online only:
+  /// MOD and K-SVD code with OMP and do not use it).
+  Scalar lambda = Scalar(0.1);
+  int epochs = 10;         ///< passes over the data (>= 1)
+  Index batch_size = 256;  ///< signals per mini-batch of the online method (>= 1)
+  unsigned seed = 0;       ///< the same seed gives the same dictionary (same data, machine)
+  /// Called after every epoch with the epoch's objective; returning false stops.
+  std::function<bool(int epoch, Scalar objective)> callback;
+
+  // --- mlcsc extensions ---
+  DictLearnMethod method = DictLearnMethod::Online;
+  /// MOD and K-SVD: the number of nonzeros of each OMP code, in [1, min(n, m)].
+  Index sparsity = 0;
+  /// Online: codes g >= 0 (the non-negative Lasso) and atoms d >= 0.
+  bool nonnegative = false;
+  /// Online: rho >= 0, how fast the statistics forget the codes of earlier mini-batches: before
+  /// the t-th is added they are scaled by beta_t^rho, beta_t scikit-learn's weights (Mairal et
+  /// al. 2010, 3.4.2 and 3.4.4; see learn/online_dictionary.hpp). 1 is scikit-learn's
+  /// MiniBatchDictionaryLearning; 8 gave the lowest held-out objective after one epoch over
+  /// 100,000 image patches (of 1, 2, 4, 8: benchmarks/bench_learn); small data sets learned over
+  /// many epochs want more (the planted-dictionary tests use 100).
+  Scalar forgetting = Scalar(8);
+  /// Online: visit the signals in a new seeded random order every epoch (else in their order).
+  bool shuffle = true;
+  /// The KKT tolerance of the exact Lasso codes (Method::CoordinateDescent's `tolerance`).
+  Scalar coding_tolerance = Scalar(1e-6);
+  /// The initial atoms, n x m (normalized to unit norm); empty: m distinct signals chosen with
+  /// `seed` (signals of zero norm skipped; Gaussian atoms if there are not enough).
+  Matrix<Scalar> initial_dictionary;
+
+  /// Throws std::invalid_argument naming the offending field; `n` is the signal size.
+  void check(Index n, const char* where) const {
+    if (num_atoms < 1)
+      internal::throw_invalid(where, ": 'num_atoms' must be >= 1, got ", num_atoms);
+    internal::require_finite_scalar(lambda, where, "lambda");
+    if (lambda < Scalar(0)) internal::throw_invalid(where, ": 'lambda' must be >= 0, got ", lambda);
+    if (epochs < 1) internal::throw_invalid(where, ": 'epochs' must be >= 1, got ", epochs);
+    if (batch_size < 1)
+      internal::throw_invalid(where, ": 'batch_size' must be >= 1, got ", batch_size);
+    if (!(forgetting >= Scalar(0)) || !std::isfinite(double(forgetting)))
+      internal::throw_invalid(where, ": 'forgetting' must be finite and >= 0, got ", forgetting);
+    if (!(coding_tolerance >= Scalar(0)) || !std::isfinite(double(coding_tolerance)))
+      internal::throw_invalid(where, ": 'coding_tolerance' must be finite and >= 0, got ",
+                              coding_tolerance);
+    if (method != DictLearnMethod::Online) {
+      const char* name = method == DictLearnMethod::MOD ? "MOD" : "K-SVD";
+      if (sparsity < 1 || sparsity > std::min(n, num_atoms))
+        internal::throw_invalid(where, ": 'sparsity' must be in [1, ", std::min(n, num_atoms),
+                                "] (min of signal size ", n, " and num_atoms ", num_atoms, ") for ",
+                                name, ", got ", sparsity);
+      if (nonnegative)
+        internal::throw_invalid(where, ": 'nonnegative' is supported by DictLearnMethod::Online",
+                                ", not by ", name);
+    }
+    if (initial_dictionary.size() != 0) {
+      if (initial_dictionary.rows() != n || initial_dictionary.cols() != num_atoms)
+        internal::throw_invalid(
+            where, ": 'initial_dictionary' must be ", internal::shape(n, num_atoms),
+            " (signal size x num_atoms), got ",
+            internal::shape(initial_dictionary.rows(), initial_dictionary.cols()));
+      internal::require_finite(initial_dictionary, where, "initial_dictionary");
+      for (Index j = 0; j < num_atoms; ++j)
+        if (!(initial_dictionary.col(j).norm() > Scalar(0)))
+          internal::throw_invalid(where, ": atom ", j, " of 'initial_dictionary' (",
+                                  internal::shape(n, num_atoms), ") has zero norm");
+    }
+  }
+};
+
+/// What `learn_dictionary` returns.
+template <class Scalar>
+struct DictLearnResult {
+  Dictionary<Scalar> dictionary;  ///< n x m, unit-norm atoms
+  /// Per epoch, with that epoch's dictionary and codes, summed over the signals: Online, the
+  /// Lasso objective 0.5||y - D g||^2 + lambda ||g||_1 with the exact Lasso codes; MOD and
+  /// K-SVD, 0.5||y - D g||^2 with their OMP codes (at most `sparsity` nonzeros each).
+  std::vector<Scalar> objective;
+  Index replaced_atoms = 0;  ///< atoms no signal used, replaced by a badly represented signal
+};
+
+}  // namespace mlcsc
