@@ -81,16 +81,10 @@ Written to --out (default /tmp/sporco_cdl):
                         sparsity, whether ObjFun decreases monotonically.
 """
 import os
-import sys
 
-# One thread everywhere, set before numpy is imported; re-exec once without the OpenBLAS
-# overrides, as sklearn_lasso.py does (they slow a current numpy).
-threads = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                            "NUMEXPR_NUM_THREADS")}
-if any(k in os.environ for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    os.execve(sys.executable, [sys.executable] + sys.argv, dict(env, **threads))
-os.environ.update(threads)
+import sporco_env  # noqa: E402 (benchmarks/compare/, beside this script)
+
+sporco_env.one_thread()
 
 import argparse
 import json
@@ -108,36 +102,7 @@ parser.add_argument("--no-fastsolve", action="store_true",
                     help="skip the FastSolve run (time without statistics derived from timers)")
 args = parser.parse_args()
 
-if not os.path.isfile(os.path.join(args.sporco, "sporco", "__init__.py")):
-    print("SPORCO not found, skipped (give its source tree with --sporco DIR or SPORCO_DIR)")
-    raise SystemExit(0)
-
-# SPORCO >= 0.2.2 reads images with imageio.v3, which Debian's imageio 2.4 lacks; its imread
-# reads these PNGs the same way.
-import imageio
-try:
-    import imageio.v3
-except ImportError:
-    sys.modules["imageio.v3"] = imageio
-    imageio.v3 = imageio
-
-sys.path.insert(0, os.path.abspath(args.sporco))
-try:
-    import sporco
-    import sporco.fft
-    import sporco.linalg
-    from sporco import signal, util
-    from sporco.dictlrn import cbpdndl
-except ImportError as err:
-    print("SPORCO at %s could not be imported (%s), skipped" % (args.sporco, err))
-    raise SystemExit(0)
-
-sporco.fft.pyfftw_threads = 1  # read by sporco.fft's FFT wrappers at every call
-fftlib = ("pyfftw %s" % __import__("pyfftw").__version__) if sporco.fft.have_pyfftw \
-    else "numpy.fft %s" % np.__version__
-print("SPORCO %s from %s, FFT: %s (%d thread), numexpr: %s" %
-      (sporco.__version__, args.sporco, fftlib, sporco.fft.pyfftw_threads,
-       sporco.linalg.have_numexpr))
+sporco, signal, util, cbpdndl, fftlib = sporco_env.import_sporco(args.sporco, "sporco.dictlrn.cbpdndl")
 
 EXAMPLE = "examples/scripts/cdl/cbpdndl_cns_gry.py"
 LMBDA = 0.2

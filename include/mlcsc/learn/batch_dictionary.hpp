@@ -194,8 +194,11 @@ class BatchDictionaryLearner {
     index_users();
     const Index n = D_.rows(), m = D_.cols();
     std::vector<bool> taken(std::size_t(Y_.cols()), false);
-    Matrix<Scalar> E;
-    Matrix<double> M(n, n);
+    Index most = 0;  // the most signals one atom has: E's buffers are sized once
+    for (Index j = 0; j < m; ++j)
+      most = std::max(most, start_[std::size_t(j + 1)] - start_[std::size_t(j)]);
+    Matrix<Scalar> E(n, most);
+    Matrix<double> Ed(n, most), M(n, n);
     Eigen::SelfAdjointEigenSolver<Matrix<double>> eig(n);
     for (Index j = 0; j < m; ++j) {
       const Index u0 = start_[std::size_t(j)], nu = start_[std::size_t(j + 1)] - u0;
@@ -203,20 +206,21 @@ class BatchDictionaryLearner {
         replace(j, taken);
         continue;
       }
-      E.resize(n, nu);
+      auto Ej = E.leftCols(nu);
       for (Index a = 0; a < nu; ++a) {
         const Index pos = users_[std::size_t(u0 + a)], b = pos / T_, t = pos % T_;
-        E.col(a) = R_.col(b) + D_.col(j) * val_(t, b);
+        Ej.col(a) = R_.col(b) + D_.col(j) * val_(t, b);
       }
-      M.noalias() = (E.template cast<double>() * E.template cast<double>().transpose());
+      Ed.leftCols(nu) = Ej.template cast<double>();
+      M.noalias() = Ed.leftCols(nu) * Ed.leftCols(nu).transpose();
       eig.compute(M);
-      const Vector<Scalar> u = eig.eigenvectors().col(n - 1).template cast<Scalar>();
-      D_.col(j) = u;
+      D_.col(j) = eig.eigenvectors().col(n - 1).template cast<Scalar>();
+      const auto u = D_.col(j);
       for (Index a = 0; a < nu; ++a) {
         const Index pos = users_[std::size_t(u0 + a)], b = pos / T_, t = pos % T_;
-        const Scalar g = E.col(a).dot(u);
+        const Scalar g = Ej.col(a).dot(u);
         val_(t, b) = g;
-        R_.col(b) = E.col(a) - u * g;
+        R_.col(b) = Ej.col(a) - u * g;
       }
     }
   }

@@ -141,7 +141,8 @@ class OnlineDictionaryLearner {
     for (Index j = 0; j < m; ++j) {
       const Scalar ajj = A_(j, j);
       if (ajj > floor && ajj > Scalar(0)) {
-        u_.noalias() = B_.col(j) - D_ * A_.col(j);
+        u_ = B_.col(j);
+        u_.noalias() -= D_ * A_.col(j);
         u_ = D_.col(j) + u_ / ajj;
         if (p_.nonnegative) u_ = u_.cwiseMax(Scalar(0));
         const Scalar nrm = u_.norm();
