@@ -58,10 +58,54 @@ void dense(const std::string& dir, const char* name, int epochs, double forgetti
   mlcsc::io::save_npy(dir + "/mlcsc_" + name + ".npy", r.dictionary.matrix());
 }
 
+template <class Scalar>
+void conv(const std::string& dir, const char* name, int iterations) {
+  const auto images = mlcsc::io::load_feature_maps<Scalar>(dir + "/cdl_images.npy");
+  const auto D0 = mlcsc::io::load_feature_maps<Scalar>(dir + "/cdl_D0.npy");
+  double lambda = 0, target = 0, sporco_seconds = 0;
+  {
+    std::ifstream f(dir + "/cdl_target.txt");
+    std::string key, dtype;
+    f >> key >> lambda;
+    double obj, sec;
+    while (f >> dtype >> obj >> sec)
+      if (dtype == (sizeof(Scalar) == 4 ? "float32" : "float64"))
+        target = obj, sporco_seconds = sec;
+  }
+  mlcsc::ConvDictLearnParams<Scalar> p;
+  p.num_filters = D0.batch();
+  p.kernel_height = D0.height();
+  p.kernel_width = D0.width();
+  p.lambda = Scalar(lambda);
+  p.iterations = iterations;
+  p.zero_mean = true;
+  p.initial_filters = D0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double reached = -1;
+  p.callback = [&](int it, Scalar obj) {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (reached < 0 && double(obj) <= target) reached = t;
+    if (it % 10 == 0 || it == 1)
+      std::printf("# %s iteration %4d  %8.3f s  objective %.6f\n", name, it, t, double(obj));
+    return true;
+  };
+  const auto r = mlcsc::learn_conv_dictionary(images, p);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("cdl_%s_seconds %.3f\ncdl_%s_final_objective %.6f\n", name, wall, name,
+              double(r.objective.back()));
+  std::printf("# %s: SPORCO's final objective %.6f in %.1f s; mlcsc reached it in %s\n", name,
+              target, sporco_seconds,
+              reached < 0 ? "(not reached)"
+                          : (std::to_string(reached) +
+                             " s: " + std::to_string(sporco_seconds / reached) + "x")
+                                .c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir = "/tmp/dict_learn";
+  std::string dir = "/tmp/dict_learn", cdl_dir;
+  int iterations = 200;
   int epochs = 1;
   double forgetting = -1;
   bool shuffle = false;
@@ -73,12 +117,25 @@ int main(int argc, char** argv) {
       epochs = std::atoi(argv[i + 1]);
     else if (a == "--forgetting")
       forgetting = std::atof(argv[i + 1]);
+    else if (a == "--cdl-dir")
+      cdl_dir = argv[i + 1];
+    else if (a == "--iterations")
+      iterations = std::atoi(argv[i + 1]);
     else if (a == "--shuffle")
       shuffle = std::atoi(argv[i + 1]) != 0;
   }
 #ifdef _OPENMP
   omp_set_num_threads(1);
 #endif
+  if (!cdl_dir.empty()) {
+    if (!exists(cdl_dir + "/cdl_images.npy")) {
+      std::printf("# no data in %s (benchmarks/compare/sporco_cbpdndl.py)\n", cdl_dir.c_str());
+      return 0;
+    }
+    conv<double>(cdl_dir, "double", iterations);
+    conv<float>(cdl_dir, "float", iterations);
+    return 0;
+  }
   if (exists(dir + "/train.npy") && exists(dir + "/D0.npy")) {
     dense<double>(dir, "double", epochs, forgetting, shuffle);
     dense<float>(dir, "float", epochs, forgetting, shuffle);

@@ -32,7 +32,8 @@
 #include "io/npy.hpp"
 #include "io/npy_maps.hpp"
 
-// learning dictionaries: dense (online, MOD, K-SVD)
+// learning dictionaries: dense (online, MOD, K-SVD) and convolutional
+#include "learn/conv_dictionary_learning.hpp"
 #include "learn/learn_dictionary.hpp"
 #include "learn/params.hpp"
 

@@ -5,7 +5,9 @@
 #include <functional>
 #include <vector>
 
+#include "../conv/conv_dictionary.hpp"
 #include "../core/errors.hpp"
+#include "../core/feature_maps.hpp"
 #include "../core/fwd.hpp"
 #include "../dense/dictionary.hpp"
 
@@ -109,6 +111,78 @@ struct DictLearnResult {
   /// K-SVD, 0.5||y - D g||^2 with their OMP codes (at most `sparsity` nonzeros each).
   std::vector<Scalar> objective;
   Index replaced_atoms = 0;  ///< atoms no signal used, replaced by a badly represented signal
+};
+
+/// \brief The settings of `learn_conv_dictionary` (API.md section 11 plus mlcsc's extensions).
+template <class Scalar>
+struct ConvDictLearnParams {
+  Index num_filters = 0;    ///< K >= 1, at most the pixels of an image
+  Index kernel_height = 0;  ///< kh in [1, H]
+  Index kernel_width = 0;   ///< kw in [1, W]
+  /// The l1 weight: 0.5 sum_n ||sum_k d_k * x_{n,k} - s_n||^2 + lambda sum ||x||_1 (>= 0).
+  Scalar lambda = Scalar(0.1);
+  int iterations = 100;  ///< outer iterations: a coding step and a filter step each (>= 1)
+  unsigned seed = 0;     ///< the initial filters' seed (without `initial_filters`)
+  /// Called after every iteration with its objective; returning false stops.
+  std::function<bool(int iteration, Scalar objective)> callback;
+
+  // --- mlcsc extensions ---
+  /// The coding step (Method::ADMM, warm-started from the last code) stops at its relative
+  /// residuals `coding_tolerance` (LassoParams::tolerance) or after `coding_iterations`.
+  int coding_iterations = 100;
+  Scalar coding_tolerance = Scalar(1e-3);
+  /// Projected-gradient (FISTA) iterations of the filter step per outer iteration.
+  int filter_iterations = 20;
+  /// Filters of zero mean on each channel (SPORCO's CCMOD `ZeroMean`).
+  bool zero_mean = false;
+  /// The initial filters, K x C x kh x kw (projected: zero mean if asked, unit norm); empty:
+  /// Gaussian filters drawn with `seed`.
+  FeatureMaps<Scalar> initial_filters;
+
+  /// Throws std::invalid_argument naming the offending field, for images of C x H x W.
+  void check(Index C, Index H, Index W, const char* where) const {
+    if (num_filters < 1 || num_filters > H * W)
+      internal::throw_invalid(where, ": 'num_filters' must be in [1, ", H * W,
+                              "] (the pixels of an image, ", internal::shape(C, H, W), "), got ",
+                              num_filters);
+    if (kernel_height < 1 || kernel_height > H || kernel_width < 1 || kernel_width > W)
+      internal::throw_invalid(
+          where, ": 'kernel_height' x 'kernel_width' must be within the image (",
+          internal::shape(H, W), "), got ", internal::shape(kernel_height, kernel_width));
+    if (zero_mean && kernel_height * kernel_width == 1)
+      internal::throw_invalid(where, ": 'zero_mean' needs filters of more than 1 x 1 taps");
+    internal::require_finite_scalar(lambda, where, "lambda");
+    if (lambda < Scalar(0)) internal::throw_invalid(where, ": 'lambda' must be >= 0, got ", lambda);
+    if (iterations < 1)
+      internal::throw_invalid(where, ": 'iterations' must be >= 1, got ", iterations);
+    if (coding_iterations < 1)
+      internal::throw_invalid(where, ": 'coding_iterations' must be >= 1, got ", coding_iterations);
+    if (!(coding_tolerance >= Scalar(0)) || !std::isfinite(double(coding_tolerance)))
+      internal::throw_invalid(where, ": 'coding_tolerance' must be finite and >= 0, got ",
+                              coding_tolerance);
+    if (filter_iterations < 1)
+      internal::throw_invalid(where, ": 'filter_iterations' must be >= 1, got ", filter_iterations);
+    if (initial_filters.size() != 0) {
+      if (initial_filters.batch() != num_filters || initial_filters.channels() != C ||
+          initial_filters.height() != kernel_height || initial_filters.width() != kernel_width)
+        internal::throw_invalid(where, ": 'initial_filters' must be ", num_filters, " x ",
+                                internal::shape(C, kernel_height, kernel_width), ", got ",
+                                initial_filters.batch(), " x ",
+                                internal::shape(initial_filters.channels(),
+                                                initial_filters.height(), initial_filters.width()));
+      internal::require_finite(initial_filters.data(), where, "initial_filters");
+    }
+  }
+};
+
+/// What `learn_conv_dictionary` returns.
+template <class Scalar>
+struct ConvDictLearnResult {
+  ConvDictionary<Scalar> dictionary;  ///< K x C x kh x kw, Boundary::Circular, unit-norm filters
+  /// Per iteration, with that iteration's filters and codes: the sum over images of
+  /// 0.5||sum_k d_k * x_k - s||^2 + lambda ||x||_1.
+  std::vector<Scalar> objective;
+  FeatureMaps<Scalar> code;  ///< the images' sparse codes, N x K x H x W
 };
 
 }  // namespace mlcsc

@@ -1,0 +1,270 @@
+// mlcsc: learn_conv_dictionary, a circular convolutional dictionary learned from a batch of
+// images (API.md section 11), by alternating, as SPORCO's ConvBPDNDictLearn does (Wohlberg,
+// "Efficient algorithms for convolutional sparse representations", IEEE TIP 2016; Garcia-Cardona
+// and Wohlberg, "Convolutional dictionary learning: a comparative review and new algorithms",
+// IEEE TCI 2018), over
+//   min_{d, x} 0.5 sum_n ||sum_k d_k * x_{n,k} - s_n||^2 + lambda sum_{n,k} ||x_{n,k}||_1,
+//   d_k supported on kh x kw, ||d_k|| = 1 (and zero mean per channel with `zero_mean`):
+//   coding: Method::ADMM (pursuit/conv_admm.hpp) warm-started from the last code, to its relative
+//     residuals `coding_tolerance` or `coding_iterations` (a restarted ADMM cut after a few
+//     iterations raises the objective as often as it lowers it: its dual variable starts at 0);
+//   filters: `filter_iterations` FISTA iterations of projected gradient on the data term with the
+//   code fixed,
+//     in the frequency domain. With R_{n,c} = DFT(r_{n,c}) the residual of image n on channel c
+//     and X_{n,k} = DFT(x_{n,k}), the gradient with respect to the tap (u, v) of d_{k,c} is
+//       g_{k,c}[u, v] = q_{k,c}[(u - P_h) mod H, (v - P_w) mod W],
+//       q_{k,c} = IDFT(sum_n R_{n,c} conj(X_{n,k}))             (the correlation of r with x)
+//     (P the anchor of fft/filter_spectra.hpp); the step is 1 / L with
+//       L = max_w sum_{n,k} |X_{n,k}(w)|^2 >= max_w lambda_max(sum_n X_n(w) X_n(w)^H),
+//     the largest eigenvalue of the data term's Hessian on the circle (per frequency a K x K
+//     sum of N rank-one matrices, bounded by its trace), which bounds it on the support. The
+//     projection is onto the convex set {support, zero mean if asked, ||d_k|| <= 1}; after the
+//     step each filter is scaled to unit norm and its codes by the inverse, which keeps the fit
+//     and does not raise the l1 term (||d_k|| <= 1). A filter that became zero (unused) is drawn
+//     again at random.
+// The objective of each iteration is evaluated on the sparse code and the unit-norm filters.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <vector>
+
+#include "../conv/conv_dictionary.hpp"
+#include "../core/errors.hpp"
+#include "../core/feature_maps.hpp"
+#include "../fft/filter_spectra.hpp"
+#include "../fft/frequency_conv.hpp"
+#include "../internal/parallel.hpp"
+#include "../pursuit/lasso.hpp"
+#include "params.hpp"
+#include "sampling.hpp"
+
+namespace mlcsc {
+
+namespace internal {
+
+/// The filter step: projected FISTA on 0.5 sum_n ||sum_k d_k * x_{n,k} - s_n||^2 over the
+/// filters, the images' spectra computed once.
+template <class Scalar>
+class ConvFilterStep {
+ public:
+  using Complex = std::complex<Scalar>;
+  using CArray = Eigen::Array<Complex, Eigen::Dynamic, 1>;
+
+  ConvFilterStep(const ConstFeatureMapsView<Scalar>& s, Index K, Index kh, Index kw, bool zero_mean)
+      : N_(s.batch()),
+        C_(s.channels()),
+        H_(s.height()),
+        W_(s.width()),
+        K_(K),
+        kh_(kh),
+        kw_(kw),
+        zero_mean_(zero_mean),
+        threads_(max_threads()) {
+    F_ = H_ * (W_ / 2 + 1);
+    S_.resize(N_ * C_ * F_);
+    R_.resize(N_ * C_ * F_);
+    X_.resize(N_ * K_ * F_);
+    Q_.resize(K_ * C_ * F_);
+    plane_.resize(std::size_t(threads_) * std::size_t(H_ * W_));
+    parallel_for(N_ * C_, threads_, [&](Index i) {
+      thread_fft<Scalar>(H_, W_).forward(s.data().data() + i * H_ * W_, S_.data() + i * F_, 1);
+    });
+    const Index taps = C_ * kh_ * kw_;
+    d_.resize(K_, taps);
+    z_.resize(K_, taps);
+    grad_.resize(K_, taps);
+  }
+
+  /// Takes the code x (N x K x H x W) the next steps are for: its spectra and the step 1 / L.
+  void set_code(const FeatureMaps<Scalar>& x) {
+    const Index P = H_ * W_;
+    parallel_for(N_ * K_, threads_, [&](Index i) {
+      thread_fft<Scalar>(H_, W_).forward(x.data().data() + i * P, X_.data() + i * F_, 1);
+    });
+    // L = max over frequencies of sum_{n,k} |X_{n,k}|^2
+    power_.setZero(F_);
+    for (Index i = 0; i < N_ * K_; ++i) power_ += plane(X_, i).abs2();
+    L_ = power_.maxCoeff();
+  }
+
+  /// `iterations` FISTA steps from the filters in `filters` (K x C kh kw, taps anchored at
+  /// pad_h, pad_w) for the code of `set_code`; the result, projected, in `filters`.
+  void run(RowMatrix<Scalar>& filters, Index pad_h, Index pad_w, int iterations) {
+    if (!(L_ > Scalar(0))) return;  // no code: the data term does not depend on the filters
+    d_ = filters;
+    z_ = d_;
+    Scalar t = 1;
+    for (int it = 0; it < iterations; ++it) {
+      gradient(z_, pad_h, pad_w);
+      // d+ = P(z - grad / L); z = d+ + ((t - 1) / t+) (d+ - d)
+      grad_ = z_ - grad_ / L_;
+      project(grad_);
+      const Scalar tn = (Scalar(1) + std::sqrt(Scalar(1) + Scalar(4) * t * t)) / Scalar(2);
+      z_ = grad_ + ((t - Scalar(1)) / tn) * (grad_ - d_);
+      d_ = grad_;
+      t = tn;
+    }
+    filters = d_;
+  }
+
+  /// The gradient of the data term over the taps at the filters f, for the code of `set_code`
+  /// (valid until the next call).
+  const RowMatrix<Scalar>& gradient(const RowMatrix<Scalar>& f, Index pad_h, Index pad_w) {
+    ConvShape<Scalar> shape{f.data(), K_, C_, Axis{kh_, 1, 1, Boundary::Circular},
+                            Axis{kw_, 1, 1, Boundary::Circular}};
+    spectra_.compute(shape, thread_fft<Scalar>(H_, W_));
+    // R_{n,c} = sum_k F_{k,c} X_{n,k} - S_{n,c}
+    parallel_for(N_ * C_, threads_, [&](Index i) {
+      const Index n = i / C_, c = i % C_;
+      auto r = plane(R_, i);
+      r = -plane(S_, i);
+      for (Index k = 0; k < K_; ++k) r += spectra_.plane(k, c) * plane(X_, n * K_ + k);
+    });
+    // Q_{k,c} = sum_n R_{n,c} conj(X_{n,k}), back to the plane, the taps read at their anchor
+    const Scalar scale = Scalar(1) / Scalar(H_ * W_);
+    parallel_for(K_ * C_, threads_, [&](Index i) {
+      const Index k = i / C_, c = i % C_;
+      auto q = plane(Q_, i);
+      q = plane(R_, c) * plane(X_, k).conjugate();
+      for (Index n = 1; n < N_; ++n) q += plane(R_, n * C_ + c) * plane(X_, n * K_ + k).conjugate();
+      Scalar* out = plane_.data() + std::size_t(thread_id()) * std::size_t(H_ * W_);
+      thread_fft<Scalar>(H_, W_).inverse(q.data(), out, 1);  // overwrites q
+      Scalar* g = grad_.data() + k * C_ * kh_ * kw_ + c * kh_ * kw_;
+      for (Index u = 0; u < kh_; ++u) {
+        const Index h = mod(u - pad_h, H_);
+        for (Index v = 0; v < kw_; ++v) g[u * kw_ + v] = scale * out[h * W_ + mod(v - pad_w, W_)];
+      }
+    });
+    return grad_;
+  }
+
+ private:
+  Eigen::Map<CArray> plane(std::vector<Complex>& v, Index i) {
+    return Eigen::Map<CArray>(v.data() + i * F_, F_);
+  }
+
+  // Onto {zero mean per channel (if asked), ||d_k|| <= 1}, filter by filter.
+  void project(RowMatrix<Scalar>& f) const {
+    const Index tap = kh_ * kw_;
+    for (Index k = 0; k < K_; ++k) {
+      if (zero_mean_)
+        for (Index c = 0; c < C_; ++c) {
+          auto ch = f.row(k).segment(c * tap, tap);
+          ch.array() -= ch.mean();
+        }
+      const Scalar nrm = f.row(k).norm();
+      if (nrm > Scalar(1)) f.row(k) /= nrm;
+    }
+  }
+
+  static Index mod(Index a, Index n) {
+    const Index r = a % n;
+    return r < 0 ? r + n : r;
+  }
+
+  Index N_, C_, H_, W_, K_, kh_, kw_, F_ = 0;
+  bool zero_mean_;
+  int threads_;
+  std::vector<Complex> S_, R_, X_, Q_;
+  std::vector<Scalar> plane_;
+  FilterSpectra<Scalar> spectra_;
+  RowMatrix<Scalar> d_, z_, grad_;
+  Eigen::Array<Scalar, Eigen::Dynamic, 1> power_;
+  Scalar L_ = 0;
+};
+
+/// Zero mean per channel (if asked), then unit norm; a zero filter is drawn again (Gaussian;
+/// ConvDictLearnParams::check rules out 1 x 1 filters of zero mean, which are always zero).
+template <class Scalar>
+void project_unit_filter(Eigen::Ref<Eigen::Matrix<Scalar, 1, Eigen::Dynamic>> f, Index C,
+                         bool zero_mean, LearnRng& rng) {
+  const Index tap = f.size() / C;
+  while (true) {
+    if (zero_mean)
+      for (Index c = 0; c < C; ++c)
+        f.segment(c * tap, tap).array() -= f.segment(c * tap, tap).mean();
+    const Scalar nrm = f.norm();
+    if (nrm > Scalar(0) && std::isfinite(double(nrm))) {
+      f /= nrm;
+      return;
+    }
+    for (Index i = 0; i < f.size(); ++i) f(i) = Scalar(rng.normal());
+  }
+}
+
+}  // namespace internal
+
+/// \brief Learns a circular convolutional dictionary of `p.num_filters` unit-norm filters of
+/// `p.kernel_height` x `p.kernel_width` over the images' C channels from a batch of images
+/// (N x C x H x W), for \f$ \min \tfrac12\sum_n\|\sum_k d_k * x_{n,k} - s_n\|_2^2 +
+/// \lambda\sum\|x\|_1 \f$, alternating ADMM coding and a projected-gradient filter step in the
+/// frequency domain (learn/conv_dictionary_learning.hpp).
+/// \code
+///   mlcsc::ConvDictLearnParams<float> p;
+///   p.num_filters = 64;  p.kernel_height = p.kernel_width = 8;  p.lambda = 0.2f;
+///   auto r = mlcsc::learn_conv_dictionary(images, p);  // r.dictionary, r.objective, r.code
+/// \endcode
+/// Throws std::invalid_argument for empty or non-finite images and invalid parameters (naming
+/// the field). Seeded: the same images, parameters and seed give the same dictionary.
+template <class Scalar>
+auto learn_conv_dictionary(const FeatureMaps<Scalar>& images,
+                           const ConvDictLearnParams<Scalar>& p) {
+  const char* where = "learn_conv_dictionary";
+  if (images.size() == 0)
+    internal::throw_invalid(where, ": 'images' must be a nonempty batch, got ", images.batch(),
+                            " x ",
+                            internal::shape(images.channels(), images.height(), images.width()));
+  internal::require_finite(images.data(), where, "images");
+  const Index N = images.batch(), C = images.channels(), H = images.height(), W = images.width();
+  p.check(C, H, W, where);
+  const Index K = p.num_filters, kh = p.kernel_height, kw = p.kernel_width;
+
+  ConvDictionary<Scalar> D(K, C, kh, kw, Boundary::Circular);
+  internal::LearnRng rng(p.seed);
+  RowMatrix<Scalar>& f = D.filters();
+  if (p.initial_filters.size() != 0)
+    f = Eigen::Map<const RowMatrix<Scalar>>(p.initial_filters.data().data(), K, C * kh * kw);
+  else
+    for (Index i = 0; i < f.size(); ++i) f.data()[i] = Scalar(rng.normal());
+  for (Index k = 0; k < K; ++k)
+    internal::project_unit_filter<Scalar>(f.row(k), C, p.zero_mean, rng);
+
+  LassoParams<Scalar> lp;
+  lp.lambda = p.lambda;
+  lp.method = Method::ADMM;
+  lp.max_iterations = p.coding_iterations;
+  lp.tolerance = p.coding_tolerance;
+  LassoSolver<ConvDictionary<Scalar>> coder(D, lp);
+  internal::ConvFilterStep<Scalar> step(images, K, kh, kw, p.zero_mean);
+  const Index pad_h = D.shape().h.pad(), pad_w = D.shape().w.pad();
+
+  FeatureMaps<Scalar> code(N, K, H, W), model(N, C, H, W);
+  std::vector<Scalar> objective;
+  for (int it = 1; it <= p.iterations; ++it) {
+    coder.resume(images, code);
+    step.set_code(code);
+    step.run(f, pad_h, pad_w, p.filter_iterations);
+    // unit-norm filters, their codes scaled inversely (the fit is unchanged, the l1 term no larger)
+    for (Index k = 0; k < K; ++k) {
+      const Scalar nrm = f.row(k).norm();
+      if (nrm > Scalar(0)) {
+        f.row(k) /= nrm;
+        for (Index n = 0; n < N; ++n) code.data().row(n * K + k) *= nrm;
+      } else {
+        internal::project_unit_filter<Scalar>(f.row(k), C, p.zero_mean, rng);
+        for (Index n = 0; n < N; ++n) code.data().row(n * K + k).setZero();
+      }
+    }
+    D.synthesize(code, model);
+    const double fit = 0.5 * (model.data() - images.data()).template cast<double>().squaredNorm();
+    const double l1 = code.data().template cast<double>().cwiseAbs().sum();
+    const Scalar obj = Scalar(fit + double(p.lambda) * l1);
+    objective.push_back(obj);
+    if (p.callback && !p.callback(it, obj)) break;
+  }
+  return ConvDictLearnResult<Scalar>{std::move(D), std::move(objective), std::move(code)};
+}
+
+}  // namespace mlcsc
