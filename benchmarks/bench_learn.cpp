@@ -59,7 +59,7 @@ void dense(const std::string& dir, const char* name, int epochs, double forgetti
 }
 
 template <class Scalar>
-void conv(const std::string& dir, const char* name, int iterations) {
+void conv(const std::string& dir, const char* name, int iterations, int coding, int filter) {
   const auto images = mlcsc::io::load_feature_maps<Scalar>(dir + "/cdl_images.npy");
   const auto D0 = mlcsc::io::load_feature_maps<Scalar>(dir + "/cdl_D0.npy");
   double lambda = 0, target = 0, sporco_seconds = 0;
@@ -80,6 +80,8 @@ void conv(const std::string& dir, const char* name, int iterations) {
   p.iterations = iterations;
   p.zero_mean = true;
   p.initial_filters = D0;
+  if (coding > 0) p.coding_iterations = coding;
+  if (filter > 0) p.filter_iterations = filter;
   const auto t0 = std::chrono::steady_clock::now();
   double reached = -1;
   p.callback = [&](int it, Scalar obj) {
@@ -105,10 +107,10 @@ void conv(const std::string& dir, const char* name, int iterations) {
 
 int main(int argc, char** argv) {
   std::string dir = "/tmp/dict_learn", cdl_dir;
-  int iterations = 200;
+  int iterations = 200, coding = 0, filter = 0;
   int epochs = 1;
   double forgetting = -1;
-  bool shuffle = false;
+  bool shuffle = false, float_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--dir")
@@ -121,6 +123,12 @@ int main(int argc, char** argv) {
       cdl_dir = argv[i + 1];
     else if (a == "--iterations")
       iterations = std::atoi(argv[i + 1]);
+    else if (a == "--coding-iterations")
+      coding = std::atoi(argv[i + 1]);
+    else if (a == "--filter-iterations")
+      filter = std::atoi(argv[i + 1]);
+    else if (a == "--float-only")
+      float_only = std::atoi(argv[i + 1]) != 0;
     else if (a == "--shuffle")
       shuffle = std::atoi(argv[i + 1]) != 0;
   }
@@ -132,8 +140,8 @@ int main(int argc, char** argv) {
       std::printf("# no data in %s (benchmarks/compare/sporco_cbpdndl.py)\n", cdl_dir.c_str());
       return 0;
     }
-    conv<double>(cdl_dir, "double", iterations);
-    conv<float>(cdl_dir, "float", iterations);
+    if (!float_only) conv<double>(cdl_dir, "double", iterations, coding, filter);
+    conv<float>(cdl_dir, "float", iterations, coding, filter);
     return 0;
   }
   if (exists(dir + "/train.npy") && exists(dir + "/D0.npy")) {

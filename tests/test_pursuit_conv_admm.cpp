@@ -188,6 +188,35 @@ TEST_CASE("ADMM: callback, warm start and the solver object", "[pursuit][admm]")
   }
 }
 
+TEMPLATE_TEST_CASE("ADMM: runs that keep the dual variable continue one run", "[pursuit][admm]",
+                   float, double) {
+  // The convolutional dictionary learner's alternation (internal::ConvAdmm::run with keep_dual):
+  // k runs of 1 iteration that continue the dual variable, the penalty and its adaptation are k
+  // iterations of one run, bitwise (one and three channels).
+  using Scalar = TestType;
+  for (Index C : {Index(1), Index(3)}) {
+    CAPTURE(C);
+    const auto D = mlcsc_test::random_conv<Scalar>(4, C, 3, 4, mlcsc::Boundary::Circular);
+    const auto y = mlcsc_test::random_maps<Scalar>(2, C, 9, 11);
+    mlcsc::LassoParams<Scalar> p;
+    p.method = Method::ADMM;
+    p.lambda = Scalar(0.3);
+    p.tolerance = Scalar(0);
+    const int k = 12;
+    p.max_iterations = k;
+    const auto whole = mlcsc::lasso(D, y, p);
+    mlcsc::internal::ConvAdmm<mlcsc::ConvDictionary<Scalar>> admm(D);
+    auto code = D.code_like(y);
+    mlcsc::PursuitStats<Scalar> st;
+    p.max_iterations = 1;
+    for (int i = 0; i < k; ++i)
+      admm.run(mlcsc::ConstFeatureMapsView<Scalar>(y), mlcsc::FeatureMapsView<Scalar>(code), p, st,
+               i > 0);
+    CHECK((code.data().array() == whole.code.data().array()).all());
+    CHECK(st.objective == whole.objective);
+  }
+}
+
 TEST_CASE("ADMM: bad input throws std::invalid_argument naming the argument", "[pursuit][admm]") {
   const auto D = mlcsc_test::random_conv<double>(3, 1, 3, 3, mlcsc::Boundary::Circular);
   const auto y = mlcsc_test::random_maps<double>(1, 1, 8, 8);

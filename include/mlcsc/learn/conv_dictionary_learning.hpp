@@ -5,9 +5,10 @@
 // IEEE TCI 2018), over
 //   min_{d, x} 0.5 sum_n ||sum_k d_k * x_{n,k} - s_n||^2 + lambda sum_{n,k} ||x_{n,k}||_1,
 //   d_k supported on kh x kw, ||d_k|| = 1 (and zero mean per channel with `zero_mean`):
-//   coding: Method::ADMM (pursuit/conv_admm.hpp) warm-started from the last code, to its relative
-//     residuals `coding_tolerance` or `coding_iterations` (a restarted ADMM cut after a few
-//     iterations raises the objective as often as it lowers it: its dual variable starts at 0);
+//   coding: `coding_iterations` of Method::ADMM (pursuit/conv_admm.hpp) from the last code and
+//     the last scaled dual variable and penalty (restarting ADMM's dual at 0 every time, the
+//     step raises the objective about as often as it lowers it), or fewer if its relative
+//     residuals reach `coding_tolerance`;
 //   filters: `filter_iterations` FISTA iterations of projected gradient on the data term with the
 //   code fixed,
 //     in the frequency domain. With R_{n,c} = DFT(r_{n,c}) the residual of image n on channel c
@@ -36,7 +37,7 @@
 #include "../fft/filter_spectra.hpp"
 #include "../fft/frequency_conv.hpp"
 #include "../internal/parallel.hpp"
-#include "../pursuit/lasso.hpp"
+#include "../pursuit/conv_admm.hpp"
 #include "params.hpp"
 #include "sampling.hpp"
 
@@ -236,14 +237,16 @@ auto learn_conv_dictionary(const FeatureMaps<Scalar>& images,
   lp.method = Method::ADMM;
   lp.max_iterations = p.coding_iterations;
   lp.tolerance = p.coding_tolerance;
-  LassoSolver<ConvDictionary<Scalar>> coder(D, lp);
+  internal::ConvAdmm<ConvDictionary<Scalar>> coder(D);
+  PursuitStats<Scalar> coding;
   internal::ConvFilterStep<Scalar> step(images, K, kh, kw, p.zero_mean);
   const Index pad_h = D.shape().h.pad(), pad_w = D.shape().w.pad();
 
   FeatureMaps<Scalar> code(N, K, H, W), model(N, C, H, W);
   std::vector<Scalar> objective;
   for (int it = 1; it <= p.iterations; ++it) {
-    coder.resume(images, code);
+    coder.run(ConstFeatureMapsView<Scalar>(images), FeatureMapsView<Scalar>(code), lp, coding,
+              it > 1);
     step.set_code(code);
     step.run(f, pad_h, pad_w, p.filter_iterations);
     // unit-norm filters, their codes scaled inversely (the fit is unchanged, the l1 term no larger)

@@ -63,11 +63,16 @@ class ConvAdmm {
   explicit ConvAdmm(const Op& D) : D_(D) {}
 
   /// Runs ADMM on y (validated by the caller) from the code in G (zero, or a warm start for
-  /// y with u = 0), leaving the sparse y in G and the statistics in `st`.
+  /// y with u = 0), leaving the sparse y in G and the statistics in `st`. With `keep_dual` (the
+  /// convolutional dictionary learner's alternation, as SPORCO's ConvBPDNDictLearn), a run on a
+  /// signal of the last run's shape continues from that run's scaled dual u, penalties and
+  /// their adaptation (the code in G, and the dictionary, may have changed since).
   template <class SignalView, class CodeView>
-  void run(const SignalView& y, CodeView G, const LassoParams<Scalar>& p,
-           PursuitStats<Scalar>& st) {
+  void run(const SignalView& y, CodeView G, const LassoParams<Scalar>& p, PursuitStats<Scalar>& st,
+           bool keep_dual = false) {
+    const Index U_size = U_.size();
     prepare(y, p);
+    keep_dual = keep_dual && U_.size() == U_size;
     const Index N = N_, K = K_, P = P_;
     auto Yv = values(G);  // (N K) x P, row-major: the sparse y lives in the caller's code
     Scalar* const Yp = Yv.data();
@@ -82,12 +87,21 @@ class ConvAdmm {
       std::copy_n(values(y).data() + i * P, P, copy);
       fft_[std::size_t(t)].forward(copy, S_.data() + i * Fs_, 1);
     });
-    U_.setZero();
-    for (Index i = 0; i < N * K; ++i) std::copy_n(Yp + i * P, P, X_.data() + i * Ps_);
+    if (!keep_dual) {
+      U_.setZero();
+      done_ = 0;
+    }
+    for (Index i = 0; i < N * K; ++i) {  // X_ = y - u, the first x-step's right-hand side
+      Scalar* X = X_.data() + i * Ps_;
+      const Scalar* U = U_.data() + i * Ps_;
+      for (Index j = 0; j < P; ++j) X[j] = Yp[i * P + j] - U[j];
+    }
     for (Index n = 0; n < N; ++n) {
-      rho_[std::size_t(n)] = rho0_;
+      if (!keep_dual) {
+        rho_[std::size_t(n)] = rho0_;
+        balance_[std::size_t(n)] = {0, p.admm.auto_rho_period, p.admm.auto_rho_period};
+      }
       factor_rho_[std::size_t(n)] = Scalar(-1);
-      balance_[std::size_t(n)] = {0, p.admm.auto_rho_period, p.admm.auto_rho_period};
       active_[std::size_t(n)] = n;
     }
     Index nact = N;
@@ -134,7 +148,8 @@ class ConvAdmm {
         }
         active_[std::size_t(kept++)] = n;
         Balance& b = balance_[std::size_t(n)];
-        if (p.admm.auto_rho && k >= 2 && k >= b.next) {
+        const int kt = done_ + k;  // iterations since the dual started
+        if (p.admm.auto_rho && kt >= 2 && kt >= b.next) {
           const double ratio = r > s * xi_ ? r / (s * xi_) : s * xi_ / r;
           const double mult = s == 0 || r == 0 ? tau_ : std::min(std::sqrt(ratio), double(tau_));
           int direction = 0;
@@ -147,12 +162,13 @@ class ConvAdmm {
             if (direction == -b.direction) b.period *= 2;  // an oscillation: adapt less often
             b.direction = direction;
           }
-          b.next = k + b.period;
+          b.next = kt + b.period;
         }
       }
       nact = kept;
       if (p.callback && !p.callback(k, Scalar(objective(y, G)))) break;
     }
+    done_ += st.signal_iterations.size() ? st.signal_iterations.maxCoeff() : 0;
     st.summarize();
     st.objective = Scalar(objective(y, G));
   }
@@ -364,6 +380,7 @@ class ConvAdmm {
   Index N_ = 0, K_ = 0, C_ = 0, P_ = 0, F_ = 0;
   Index Ps_ = 0, Fs_ = 0;  // the plane strides of X_, U_ (reals) and S_, Xh_ (spectra)
   int threads_ = 1;
+  int done_ = 0;  // iterations run since the scaled dual started at 0 (keep_dual continues it)
   Eigen::Array<Complex, Eigen::Dynamic, 1> S_, Xh_, factor_, scratch_;
   Vector<Scalar> X_, U_, plane_;
   Eigen::ArrayXd sums_;
