@@ -35,6 +35,7 @@
 // learning dictionaries: dense (online, MOD, K-SVD) and convolutional
 #include "learn/conv_dictionary_learning.hpp"
 #include "learn/learn_dictionary.hpp"
+#include "learn/multilayer_learning.hpp"
 #include "learn/params.hpp"
 
 // multi-layer (convolutional) sparse coding
