@@ -1,7 +1,9 @@
 // learn_multilayer (learn/multilayer_learning.hpp): layer-by-layer learning is learn_dictionary
 // on the layered Lasso's codes; it finds a planted two-layer model's atoms; the joint refinement
 // never raises the ML-BP objective and lowers it below the layer-by-layer start; its gradient
-// matches central differences; the report is the codes'; seeds repeat; bad input.
+// matches central differences; the report is the codes'; seeds repeat; bad input. The
+// convolutional model: layer by layer is learn_conv_dictionary on the layered Lasso's (ADMM)
+// codes, multi-channel from the second layer on, with the stripe sparsity of theory/stripe.hpp.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -238,6 +240,78 @@ TEST_CASE("learn_multilayer: non-negative layers stay non-negative", "[learn]") 
     REQUIRE(r.model.layer(l).matrix().minCoeff() >= 0.0);
     REQUIRE(r.model.shrinkage(l) == mlcsc::Shrinkage::NonnegSoft);
   }
+}
+
+TEST_CASE("learn_multilayer: a convolutional model is learned layer by layer", "[learn]") {
+  // Two colour-like images (C = 2) of fresh odd sizes; 4 filters of 5x5, then 6 of 3x3 over the
+  // first layer's 4 code maps.
+  const Index H = 15 + 2 * Index(mlcsc_test::uniform_int(0, 3)), W = 17;
+  const auto images = mlcsc_test::random_maps<float>(2, 2, H, W);
+  mlcsc::ConvMultiLayerLearnParams<float> p;
+  p.layers.resize(2);
+  p.layers[0].num_filters = 4;
+  p.layers[0].kernel_height = p.layers[0].kernel_width = 5;
+  p.layers[0].lambda = 0.3f;
+  p.layers[0].iterations = 12;
+  p.layers[1].num_filters = 6;
+  p.layers[1].kernel_height = p.layers[1].kernel_width = 3;
+  p.layers[1].lambda = 0.1f;
+  p.layers[1].iterations = 8;
+  p.layers[1].seed = 3;
+  p.coding_iterations = 100;
+  const auto r = mlcsc::learn_multilayer(images, p);
+  REQUIRE(r.model.depth() == 2);
+  REQUIRE(r.model.layer(1).channels() == 4);
+
+  const auto first = mlcsc::learn_conv_dictionary(images, p.layers[0]);
+  REQUIRE(first.dictionary.filters() == r.model.layer(0).filters());
+  REQUIRE(first.objective == r.layer_objective[0]);
+  std::vector<mlcsc::LassoParams<float>> lp(2);
+  for (size_t l = 0; l < 2; ++l) {
+    lp[l].lambda = p.layers[l].lambda;
+    lp[l].method = mlcsc::Method::ADMM;
+    lp[l].max_iterations = p.coding_iterations;
+    lp[l].tolerance = p.coding_tolerance;
+  }
+  const auto layered = r.model.layered_lasso(images, lp);
+  for (size_t l = 0; l < 2; ++l) REQUIRE(layered[l].code.data() == r.codes[l].data());
+  const auto second = mlcsc::learn_conv_dictionary(r.codes[0], p.layers[1]);
+  REQUIRE(second.dictionary.filters() == r.model.layer(1).filters());
+  REQUIRE(second.objective == r.layer_objective[1]);
+
+  // The report: the Lasso objective of each layer's code by a naive loop-free recomputation, the
+  // nonzeros, and the stripe sparsity as the largest of each image's.
+  for (size_t l = 0; l < 2; ++l) {
+    const auto& D = r.model.layer(Index(l));
+    const mlcsc::FeatureMaps<float>& in = l == 0 ? images : r.codes[0];
+    const auto& G = r.codes[l];
+    const double fit =
+        0.5 * (in.data() - D.synthesize(G).data()).template cast<double>().squaredNorm();
+    const double pen =
+        double(p.layers[l].lambda) * G.data().template cast<double>().cwiseAbs().sum();
+    REQUIRE(double(r.layers[l].fit) == Approx(fit).epsilon(1e-4));  // float sums
+    REQUIRE(double(r.layers[l].penalty) == Approx(pen).epsilon(1e-4));
+    REQUIRE(r.layers[l].mean_nonzeros == Approx(double((G.data().array() != 0.0f).count()) / 2.0));
+    Index most = 0;
+    for (Index n = 0; n < 2; ++n)
+      most = std::max(most, mlcsc::stripe_sparsity(mlcsc::FeatureMaps<float>(G.image(n)),
+                                                   D.kernel_height(), D.kernel_width()));
+    REQUIRE(r.layers[l].stripe_sparsity == most);
+    REQUIRE(most > 0);
+  }
+
+  // Bad input names the field.
+  auto q = p;
+  q.layers[1].kernel_height = H + 1;
+  REQUIRE(contains(invalid_argument_message([&] { (void)mlcsc::learn_multilayer(images, q); }),
+                   "kernel_height"));
+  q = p;
+  q.coding_iterations = 0;
+  REQUIRE(contains(invalid_argument_message([&] { (void)mlcsc::learn_multilayer(images, q); }),
+                   "'coding_iterations'"));
+  REQUIRE(contains(invalid_argument_message(
+                       [&] { (void)mlcsc::learn_multilayer(mlcsc::FeatureMaps<float>(), p); }),
+                   "'images'"));
 }
 
 TEST_CASE("learn_multilayer: bad input names the argument", "[learn]") {

@@ -1,12 +1,16 @@
-// mlcsc: learn_multilayer, a dense multi-layer sparse coding (ML-SC) model learned from signals.
+// mlcsc: learn_multilayer, a multi-layer (convolutional) sparse coding model learned from signals
+// (dense, the columns of a matrix) or from a batch of images (convolutional, circular).
 //
 // Model (Papyan, Romano, Elad, JMLR 2017; Sulam, Papyan, Romano, Elad, "Multilayer convolutional
 // sparse modeling: pursuit and dictionary learning", IEEE TSP 2018):
 //   Y ~ D_1 Gamma_1,  Gamma_{l-1} = D_l Gamma_l,  every Gamma_l sparse.
-// 1. Layer by layer: D_1 is learned from Y by learn_dictionary, then D_l from the previous
-//    layer's codes, which are the layered Lasso's (multilayer/multi_layer.hpp):
-//      Gamma_l = argmin_G 0.5||Gamma_{l-1} - D_l G||^2 + lambda_l ||G||_1,  Gamma_0 = Y.
-// 2. Optionally, a joint refinement of all dictionaries on the multi-layer basis pursuit (ML-BP)
+// 1. Layer by layer: D_1 is learned from Y by learn_dictionary (learn_conv_dictionary), then D_l
+//    from the previous layer's codes, which are the layered Lasso's (multilayer/multi_layer.hpp):
+//      Gamma_l = argmin_G 0.5||Gamma_{l-1} - D_l G||^2 + lambda_l ||G||_1,  Gamma_0 = Y,
+//    by exact coordinate descent (dense) or ADMM (convolutional: the K_{l-1} code maps are the
+//    next layer's channels, so D_l is a multi-channel dictionary).
+// 2. Dense models, optionally: a joint refinement of all dictionaries on the multi-layer basis
+// pursuit (ML-BP)
 //    objective of Sulam, Aberdam, Beck, Elad ("On multi-layer basis pursuit, efficient algorithms
 //    and convolutional neural networks", TPAMI 2019, arXiv 1806.00701):
 //      F(D_1..D_L, Gamma_L) = 0.5||Y - D_1 Gamma_1||^2 + sum_i lambda_i ||Gamma_i||_1,
@@ -26,16 +30,20 @@
 #include <utility>
 #include <vector>
 
+#include "../conv/conv_dictionary.hpp"
 #include "../core/errors.hpp"
+#include "../core/feature_maps.hpp"
 #include "../dense/dictionary.hpp"
 #include "../multilayer/multi_layer.hpp"
 #include "../pursuit/lasso.hpp"
+#include "../theory/stripe.hpp"
+#include "conv_dictionary_learning.hpp"
 #include "learn_dictionary.hpp"
 #include "params.hpp"
 
 namespace mlcsc {
 
-/// \brief Parameters of learn_multilayer.
+/// \brief Parameters of learn_multilayer on signals (a dense model).
 template <class Scalar>
 struct MultiLayerLearnParams {
   /// One entry per layer, the first for D_1: D_l has `layers[l].num_atoms` atoms of the previous
@@ -66,30 +74,60 @@ struct MultiLayerLearnParams {
   }
 };
 
+/// \brief Parameters of learn_multilayer on a batch of images (a circular convolutional model).
+template <class Scalar>
+struct ConvMultiLayerLearnParams {
+  /// One entry per layer, the first for D_1: layer l's filters read the previous layer's
+  /// `num_filters` code maps as channels and are learned by learn_conv_dictionary with these
+  /// parameters; `lambda` is also the layer's in the layered Lasso.
+  std::vector<ConvDictLearnParams<Scalar>> layers;
+  /// The layered Lasso that codes each layer's input (Method::ADMM): its iterations and
+  /// tolerance (LassoParams::tolerance's ADMM rule).
+  int coding_iterations = 200;
+  Scalar coding_tolerance = Scalar(1e-4);
+
+  void check(Index C, Index H, Index W, const char* where) const {
+    if (layers.empty()) internal::throw_invalid(where, ": 'layers' must hold at least one layer");
+    Index channels = C;
+    for (const auto& l : layers) {
+      l.check(channels, H, W, where);
+      channels = l.num_filters;
+    }
+    if (coding_iterations < 1)
+      internal::throw_invalid(where, ": 'coding_iterations' must be >= 1, got ", coding_iterations);
+    if (!(coding_tolerance >= Scalar(0)) || !std::isfinite(double(coding_tolerance)))
+      internal::throw_invalid(where, ": 'coding_tolerance' must be finite and >= 0, got ",
+                              coding_tolerance);
+  }
+};
+
 /// \brief One layer's figures on the training signals' codes.
 template <class Scalar>
 struct LayerReport {
   Scalar fit = 0;      ///< 0.5 ||Gamma_{l-1} - D_l Gamma_l||^2 (Gamma_0 = Y)
   Scalar penalty = 0;  ///< lambda_l ||Gamma_l||_1
   Scalar objective() const { return fit + penalty; }
-  double mean_nonzeros = 0;  ///< mean ||gamma_l||_0 over the signals
-  /// The stripe sparsity ||Gamma_l||_{0,inf} of a dense model: a dense code is one stripe, so
-  /// the largest ||gamma_l||_0 of any signal.
+  double mean_nonzeros = 0;  ///< mean number of nonzeros of a signal's (an image's) code
+  /// The stripe sparsity ||Gamma_l||_{0,inf}, the most nonzeros in a stripe of any signal
+  /// (theory/stripe.hpp, with layer l's kernel size; a dense code is one stripe, so there it is
+  /// the largest ||gamma_l||_0 of any signal).
   Index stripe_sparsity = 0;
 };
 
-template <class Scalar>
+/// \brief What learn_multilayer returns; `Op` is Dictionary<S> or ConvDictionary<S>.
+template <class Op>
 struct MultiLayerLearnResult {
+  using Scalar = typename Op::Scalar;
   /// The model, layer l with threshold lambda_l (Shrinkage::NonnegSoft for a non-negative layer,
   /// else Soft), so its forward pass is layered soft thresholding at the learning lambdas.
-  MultiLayer<Dictionary<Scalar>> model;
+  MultiLayer<Op> model;
   /// Per layer, its learn_dictionary objective per epoch (on the previous layer's codes).
   std::vector<std::vector<Scalar>> layer_objective;
   /// The ML-BP objective F after each refinement epoch (empty without refinement).
   std::vector<Scalar> refine_objective;
   /// The training signals' codes Gamma_1..Gamma_L: the layered Lasso's, or after refinement the
   /// ML-BP codes (Gamma_L and its propagations D_{l+1} Gamma_{l+1}).
-  std::vector<Matrix<Scalar>> codes;
+  std::vector<typename Op::Code> codes;
   /// Per layer, its fit, penalty and sparsity on `codes`. For layered Lasso codes these are the
   /// per-layer Lasso objectives; for ML-BP codes the fit of layers >= 2 is 0 and the sum of all
   /// objectives is F.
@@ -217,6 +255,36 @@ class MultiLayerRefiner {
   std::vector<Scalar> step_;
 };
 
+/// Layer l's fit, penalty and sparsity: dense codes (one signal a column).
+template <class Scalar>
+LayerReport<Scalar> layer_report(const Dictionary<Scalar>& D,
+                                 const Eigen::Ref<const Matrix<Scalar>>& input,
+                                 const Matrix<Scalar>& code, Scalar lambda) {
+  LayerReport<Scalar> rep;
+  rep.fit = Scalar(0.5) * (input - D.matrix() * code).squaredNorm();
+  rep.penalty = lambda * code.cwiseAbs().sum();
+  const auto nnz = (code.array() != Scalar(0)).template cast<Index>().colwise().sum();
+  rep.mean_nonzeros = double(nnz.sum()) / double(code.cols());
+  rep.stripe_sparsity = nnz.maxCoeff();
+  return rep;
+}
+
+/// Layer l's fit, penalty and sparsity: convolutional codes (N x K x H x W), the stripes of
+/// each image measured on their own.
+template <class Scalar>
+LayerReport<Scalar> layer_report(const ConvDictionary<Scalar>& D, const FeatureMaps<Scalar>& input,
+                                 const FeatureMaps<Scalar>& code, Scalar lambda) {
+  LayerReport<Scalar> rep;
+  rep.fit = Scalar(0.5) * (input.data() - D.synthesize(code).data()).squaredNorm();
+  rep.penalty = lambda * code.data().cwiseAbs().sum();
+  rep.mean_nonzeros = double((code.data().array() != Scalar(0)).count()) / double(code.batch());
+  for (Index n = 0; n < code.batch(); ++n)
+    rep.stripe_sparsity = std::max(
+        rep.stripe_sparsity, stripe_sparsity(FeatureMaps<Scalar>(code.image(n)), D.kernel_height(),
+                                             D.kernel_width(), Boundary::Circular));
+  return rep;
+}
+
 }  // namespace internal
 
 /// \brief Learns a dense multi-layer sparse coding model from the signals Y (n x B, one a
@@ -234,8 +302,8 @@ class MultiLayerRefiner {
 /// Throws std::invalid_argument for an empty or non-finite Y and invalid parameters (naming the
 /// layer's field). Seeded through each layer's `seed`.
 template <class Scalar, class Derived>
-MultiLayerLearnResult<Scalar> learn_multilayer(const Eigen::MatrixBase<Derived>& Y,
-                                               const MultiLayerLearnParams<Scalar>& p) {
+MultiLayerLearnResult<Dictionary<Scalar>> learn_multilayer(const Eigen::MatrixBase<Derived>& Y,
+                                                           const MultiLayerLearnParams<Scalar>& p) {
   static_assert(std::is_same<typename Derived::Scalar, Scalar>::value,
                 "learn_multilayer: the signals' scalar type must be the parameters' Scalar");
   const Eigen::Ref<const Matrix<Scalar>> Yr(Y.derived());
@@ -247,7 +315,7 @@ MultiLayerLearnResult<Scalar> learn_multilayer(const Eigen::MatrixBase<Derived>&
   const size_t L = p.layers.size();
 
   // 1. Layer by layer, coding each layer's input by the exact Lasso (the layered Lasso).
-  MultiLayerLearnResult<Scalar> r;
+  MultiLayerLearnResult<Dictionary<Scalar>> r;
   std::vector<LassoParams<Scalar>> lasso_p(L);
   std::vector<Matrix<Scalar>> D(L);
   r.codes.reserve(L);
@@ -303,13 +371,52 @@ MultiLayerLearnResult<Scalar> learn_multilayer(const Eigen::MatrixBase<Derived>&
   for (size_t l = 0; l < L; ++l) {
     const Shrinkage kind = p.layers[l].nonnegative ? Shrinkage::NonnegSoft : Shrinkage::Soft;
     r.model.add_layer(Dictionary<Scalar>(D[l]), p.layers[l].lambda, kind);
-    LayerReport<Scalar> rep;
-    rep.fit = Scalar(0.5) * (input(l) - D[l] * r.codes[l]).squaredNorm();
-    rep.penalty = p.layers[l].lambda * r.codes[l].cwiseAbs().sum();
-    const auto nnz = (r.codes[l].array() != Scalar(0)).template cast<Index>().colwise().sum();
-    rep.mean_nonzeros = double(nnz.sum()) / double(r.codes[l].cols());
-    rep.stripe_sparsity = nnz.maxCoeff();
-    r.layers.push_back(rep);
+    r.layers.push_back(
+        internal::layer_report(r.model.layer(Index(l)), input(l), r.codes[l], p.layers[l].lambda));
+  }
+  return r;
+}
+
+/// \brief Learns a circular convolutional multi-layer model (ML-CSC) from a batch of images
+/// (N x C x H x W), layer by layer: D_1 by learn_conv_dictionary on the images, then each D_l on
+/// the previous layer's layered Lasso codes (ADMM), whose K_{l-1} maps are its channels.
+/// \code
+///   mlcsc::ConvMultiLayerLearnParams<float> p;
+///   p.layers.resize(2);
+///   p.layers[0].num_filters = 16;  p.layers[0].kernel_height = p.layers[0].kernel_width = 7;
+///   p.layers[1].num_filters = 32;  p.layers[1].kernel_height = p.layers[1].kernel_width = 5;
+///   p.layers[0].lambda = 0.1f;     p.layers[1].lambda = 0.05f;
+///   auto r = mlcsc::learn_multilayer(images, p);  // r.model: a MultiLayer<ConvDictionary<float>>
+///   r.layers[0].stripe_sparsity;                   // ||Gamma_1||_{0,inf}, the worst image
+/// \endcode
+/// Throws std::invalid_argument for empty or non-finite images and invalid parameters (naming
+/// the layer's field).
+template <class Scalar>
+MultiLayerLearnResult<ConvDictionary<Scalar>> learn_multilayer(
+    const FeatureMaps<Scalar>& images, const ConvMultiLayerLearnParams<Scalar>& p) {
+  const char* where = "learn_multilayer";
+  if (images.size() == 0)
+    internal::throw_invalid(where, ": 'images' must be a nonempty batch, got ", images.batch(),
+                            " x ",
+                            internal::shape(images.channels(), images.height(), images.width()));
+  internal::require_finite(images.data(), where, "images");
+  p.check(images.channels(), images.height(), images.width(), where);
+  const size_t L = p.layers.size();
+  MultiLayerLearnResult<ConvDictionary<Scalar>> r;
+  r.codes.reserve(L);
+  for (size_t l = 0; l < L; ++l) {
+    const FeatureMaps<Scalar>& input = l == 0 ? images : r.codes[l - 1];
+    auto learned = learn_conv_dictionary(input, p.layers[l]);
+    r.layer_objective.push_back(std::move(learned.objective));
+    LassoParams<Scalar> lp;
+    lp.lambda = p.layers[l].lambda;
+    lp.method = Method::ADMM;
+    lp.max_iterations = p.coding_iterations;
+    lp.tolerance = p.coding_tolerance;
+    r.codes.push_back(lasso(learned.dictionary, input, lp).code);
+    r.model.add_layer(std::move(learned.dictionary), p.layers[l].lambda, Shrinkage::Soft);
+    r.layers.push_back(
+        internal::layer_report(r.model.layer(Index(l)), input, r.codes[l], p.layers[l].lambda));
   }
   return r;
 }
