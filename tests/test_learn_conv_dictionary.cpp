@@ -1,9 +1,12 @@
 // learn_conv_dictionary (learn/conv_dictionary_learning.hpp): the filter step's gradient against
 // central differences of the objective through ConvDictionary::synthesize; recovery of planted
 // filters (up to a shift); the reported objective recomputed from the returned dictionary and
-// code; unit-norm and zero-mean filters; seeds repeat; bad input.
+// code; unit-norm and zero-mean filters; seeds repeat; bad input. The online method: one
+// iteration is one projected gradient step (against central differences at the mini-batch's
+// ADMM code), it recovers planted filters, its objective is its mini-batches'.
 #include <algorithm>
 #include <cmath>
+#include <complex>
 #include <string>
 #include <vector>
 
@@ -73,7 +76,7 @@ TEST_CASE("learn_conv_dictionary: the filter gradient equals central differences
 namespace {
 
 template <class Scalar>
-void planted_case() {
+void planted_case(mlcsc::ConvDictLearnMethod method) {
   // K = 6 filters of 4 x 4 random taps in the middle of 6 x 6 kernels (so a learned filter may
   // sit one tap off), sparse codes (1% of the positions, magnitudes in [1, 2], random signs) on
   // 6 images of 32 x 32, noise 1e-3. A true filter is recovered when a learned one matches it
@@ -99,11 +102,18 @@ void planted_case() {
   p.kernel_width = k;
   p.lambda = Scalar(0.05);
   p.iterations = 25;
+  p.method = method;
+  const bool online = method == mlcsc::ConvDictLearnMethod::Online;
+  if (online) {  // mini-batches of 2 images, 100 passes, each coded by 10 ADMM iterations
+    p.batch_size = 2;
+    p.iterations = 300;
+    p.coding_iterations = 10;
+  }
   p.initial_filters = mlcsc::FeatureMaps<Scalar>(K, 1, k, k);
   p.initial_filters.data() =
       truth.filters() + Scalar(0.5 / 4.0) * mlcsc_test::randn<Scalar>(K, k * k);
   const auto r = mlcsc::learn_conv_dictionary(images, p);
-  REQUIRE(r.objective.size() == 25u);
+  REQUIRE(r.objective.size() == size_t(p.iterations));
   Index hits = 0;
   for (Index f = 0; f < K; ++f) {
     double best = 0;
@@ -115,9 +125,11 @@ void planted_case() {
   INFO("recovered " << hits << " of " << K);
   REQUIRE(double(hits) >= 0.9 * double(K));
   // unit-norm filters; the last objective recomputed from the returned dictionary and code
-  // (float: the sums of 12,800 terms in float inside the learner against double here, 1e-4)
+  // (float: the sums of 12,800 terms in float inside the learner against double here, 1e-4);
+  // online, the objective is the mini-batches' (the online iteration test checks it)
   for (Index f = 0; f < K; ++f)
     REQUIRE(std::abs(double(r.dictionary.filters().row(f).norm()) - 1.0) < 1e-5);
+  if (online) return;
   const double obj = data_term(r.dictionary, r.code, images) +
                      double(p.lambda) * r.code.data().template cast<double>().cwiseAbs().sum();
   REQUIRE(std::abs(double(r.objective.back()) - obj) <= (sizeof(Scalar) == 4 ? 1e-4 : 1e-10) * obj);
@@ -127,10 +139,87 @@ void planted_case() {
 }  // namespace
 
 TEST_CASE("learn_conv_dictionary recovers planted filters (double)", "[learn]") {
-  planted_case<double>();
+  planted_case<double>(mlcsc::ConvDictLearnMethod::Batch);
 }
 TEST_CASE("learn_conv_dictionary recovers planted filters (float)", "[learn]") {
-  planted_case<float>();
+  planted_case<float>(mlcsc::ConvDictLearnMethod::Batch);
+}
+TEST_CASE("learn_conv_dictionary recovers planted filters online (double)", "[learn]") {
+  planted_case<double>(mlcsc::ConvDictLearnMethod::Online);
+}
+TEST_CASE("learn_conv_dictionary recovers planted filters online (float)", "[learn]") {
+  planted_case<float>(mlcsc::ConvDictLearnMethod::Online);
+}
+
+TEST_CASE("learn_conv_dictionary: an online iteration is a projected gradient step", "[learn]") {
+  // Three 2-channel images of fresh odd sizes, all in the one mini-batch: the filters after one
+  // iteration are P(d0 - eta_1 g), g the data term's gradient at the ADMM code x of the images
+  // with d0 (by central differences: exact for a quadratic up to rounding), eta_1 = a / ((1 + b)
+  // L), L = max over frequencies of sum_{n,k} |DFT(x_{n,k})|^2 (by a naive DFT), P zero mean and
+  // unit norm. Tolerance 1e-8: the differences' rounding (steps 1e-3).
+  const Index N = 3, C = 2, K = 3, kh = 3, kw = mlcsc_test::uniform_int(2, 4),
+              H = 2 * mlcsc_test::uniform_int(4, 6) + 1, W = 2 * mlcsc_test::uniform_int(4, 6) + 1;
+  const auto images = mlcsc_test::random_maps<double>(N, C, H, W);
+  mlcsc::ConvDictLearnParams<double> p;
+  p.method = mlcsc::ConvDictLearnMethod::Online;
+  p.num_filters = K;
+  p.kernel_height = kh;
+  p.kernel_width = kw;
+  p.lambda = 0.2;
+  p.iterations = 1;
+  p.batch_size = N;
+  p.zero_mean = true;
+  p.step_a = 0.7;
+  p.step_b = 2;
+  p.seed = 4;
+  const auto r = mlcsc::learn_conv_dictionary(images, p);
+
+  // d0: the same seed's initial filters, as the learner draws them (Gaussian, projected)
+  mlcsc::internal::LearnRng rng(p.seed);
+  const auto D0 = mlcsc::internal::initial_conv_dictionary(C, p, rng);
+  mlcsc::LassoParams<double> lp;
+  lp.lambda = p.lambda;
+  lp.method = mlcsc::Method::ADMM;
+  lp.max_iterations = p.coding_steps();
+  lp.tolerance = 0;
+  const auto x = mlcsc::lasso(D0, images, lp).code;
+  REQUIRE(r.objective.size() == 1u);
+  const double obj0 = data_term(D0, x, images) + p.lambda * x.data().cwiseAbs().sum();
+  REQUIRE(r.objective[0] == Approx(obj0).epsilon(1e-10));
+  double L = 0;
+  for (Index u = 0; u < H; ++u)
+    for (Index v = 0; v < W; ++v) {
+      double power = 0;
+      for (Index i = 0; i < N * K; ++i) {
+        std::complex<double> X = 0;
+        for (Index y = 0; y < H; ++y)
+          for (Index z = 0; z < W; ++z)
+            X += x.data()(i, y * W + z) *
+                 std::polar(1.0,
+                            -2 * M_PI * (double(u * y) / double(H) + double(v * z) / double(W)));
+        power += std::norm(X);
+      }
+      L = std::max(L, power);
+    }
+  mlcsc::RowMatrix<double> f = D0.filters();
+  const double h = 1e-3, eta = p.step_a / ((1 + p.step_b) * L);
+  for (Index i = 0; i < f.size(); ++i) {
+    mlcsc::ConvDictionary<double> Dp = D0, Dm = D0;
+    Dp.filters().data()[i] += h;
+    Dm.filters().data()[i] -= h;
+    f.data()[i] -= eta * (data_term(Dp, x, images) - data_term(Dm, x, images)) / (2 * h);
+  }
+  for (Index k = 0; k < K; ++k) {
+    for (Index c = 0; c < C; ++c) {
+      auto ch = f.row(k).segment(c * kh * kw, kh * kw);
+      ch.array() -= ch.mean();
+    }
+    f.row(k).normalize();
+  }
+  REQUIRE((r.dictionary.filters() - f).cwiseAbs().maxCoeff() <= 1e-8);
+  // the returned code: all images coded from zero with the returned filters
+  const auto all = mlcsc::lasso(r.dictionary, images, lp).code;
+  REQUIRE((all.data() - r.code.data()).cwiseAbs().maxCoeff() <= 1e-12);
 }
 
 TEST_CASE("learn_conv_dictionary: zero mean, several channels, seeds, the callback", "[learn]") {
@@ -161,6 +250,15 @@ TEST_CASE("learn_conv_dictionary: zero mean, several channels, seeds, the callba
   REQUIRE(b.dictionary.filters() == a.dictionary.filters());  // the callback only stopped it
   p.seed = 8;
   REQUIRE(mlcsc::learn_conv_dictionary(images, p).dictionary.filters() != b.dictionary.filters());
+  // online: the seed also draws the mini-batches (one image of two each iteration)
+  p.method = mlcsc::ConvDictLearnMethod::Online;
+  p.coding_iterations = 5;
+  const auto d = mlcsc::learn_conv_dictionary(images, p);
+  REQUIRE(d.dictionary.filters() == mlcsc::learn_conv_dictionary(images, p).dictionary.filters());
+  for (Index f = 0; f < 5; ++f)
+    for (Index c = 0; c < 3; ++c) REQUIRE(std::abs(d.dictionary.filter(f, c).mean()) < 1e-12);
+  p.seed = 9;
+  REQUIRE(mlcsc::learn_conv_dictionary(images, p).dictionary.filters() != d.dictionary.filters());
 }
 
 TEST_CASE("learn_conv_dictionary: bad input names the argument", "[learn]") {
@@ -180,7 +278,36 @@ TEST_CASE("learn_conv_dictionary: bad input names the argument", "[learn]") {
   REQUIRE(contains(msg([](P& p) { p.kernel_width = 0; }, images), "'kernel_width'"));
   REQUIRE(contains(msg([](P& p) { p.lambda = -0.5; }, images), "'lambda'"));
   REQUIRE(contains(msg([](P& p) { p.iterations = 0; }, images), "'iterations'"));
-  REQUIRE(contains(msg([](P& p) { p.coding_iterations = 0; }, images), "'coding_iterations'"));
+  REQUIRE(contains(msg([](P& p) { p.coding_iterations = -1; }, images), "'coding_iterations'"));
+  auto online = [](P& p) { p.method = mlcsc::ConvDictLearnMethod::Online; };
+  REQUIRE(contains(msg(
+                       [&](P& p) {
+                         online(p);
+                         p.batch_size = 3;
+                       },
+                       images),
+                   "'batch_size' must be in [1, 2]"));
+  REQUIRE(contains(msg(
+                       [&](P& p) {
+                         online(p);
+                         p.batch_size = 0;
+                       },
+                       images),
+                   "'batch_size'"));
+  REQUIRE(contains(msg(
+                       [&](P& p) {
+                         online(p);
+                         p.step_a = 0;
+                       },
+                       images),
+                   "'step_a'"));
+  REQUIRE(contains(msg(
+                       [&](P& p) {
+                         online(p);
+                         p.step_b = -1;
+                       },
+                       images),
+                   "'step_b'"));
   REQUIRE(contains(msg([](P& p) { p.filter_iterations = 0; }, images), "'filter_iterations'"));
   REQUIRE(contains(msg(
                        [](P& p) {

@@ -24,6 +24,11 @@
 //     and does not raise the l1 term (||d_k|| <= 1). A filter that became zero (unused) is drawn
 //     again at random.
 // The objective of each iteration is evaluated on the sparse code and the unit-norm filters.
+// ConvDictLearnMethod::Online (Liu, Garcia-Cardona, Wohlberg, Yin, "First- and second-order
+// methods for online convolutional dictionary learning", SIAM J. Imaging Sci. 11(2), 2018,
+// Sec. 3; SPORCO's OnlineConvBPDNDictLearn) codes a random mini-batch from zero every iteration
+// and takes one projected stochastic-gradient step of size step_a / ((t + step_b) L_t), the
+// same gradient on the mini-batch alone, L_t its Lipschitz bound.
 #pragma once
 
 #include <algorithm>
@@ -69,13 +74,20 @@ class ConvFilterStep {
     X_.resize(N_ * K_ * F_);
     Q_.resize(K_ * C_ * F_);
     plane_.resize(std::size_t(threads_) * std::size_t(H_ * W_));
-    parallel_for(N_ * C_, threads_, [&](Index i) {
-      thread_fft<Scalar>(H_, W_).forward(s.data().data() + i * H_ * W_, S_.data() + i * F_, 1);
-    });
     const Index taps = C_ * kh_ * kw_;
     d_.resize(K_, taps);
     z_.resize(K_, taps);
     grad_.resize(K_, taps);
+    set_images(s);
+  }
+
+  /// Takes new images of the constructor's shape (the online learner's next mini-batch): their
+  /// spectra, into the buffers sized at construction.
+  void set_images(const ConstFeatureMapsView<Scalar>& s) {
+    eigen_assert(s.batch() == N_ && s.channels() == C_ && s.height() == H_ && s.width() == W_);
+    parallel_for(N_ * C_, threads_, [&](Index i) {
+      thread_fft<Scalar>(H_, W_).forward(s.data().data() + i * H_ * W_, S_.data() + i * F_, 1);
+    });
   }
 
   /// Takes the code x (N x K x H x W) the next steps are for: its spectra and the step 1 / L.
@@ -89,6 +101,9 @@ class ConvFilterStep {
     for (Index i = 0; i < N_ * K_; ++i) power_ += plane(X_, i).abs2();
     L_ = power_.maxCoeff();
   }
+
+  /// The step's Lipschitz bound L for the code of `set_code` (0 for a zero code).
+  Scalar lipschitz() const { return L_; }
 
   /// `iterations` FISTA steps from the filters in `filters` (K x C kh kw, taps anchored at
   /// pad_h, pad_w) for the code of `set_code`; the result, projected, in `filters`.
@@ -195,51 +210,55 @@ void project_unit_filter(Eigen::Ref<Eigen::Matrix<Scalar, 1, Eigen::Dynamic>> f,
   }
 }
 
-}  // namespace internal
-
-/// \brief Learns a circular convolutional dictionary of `p.num_filters` unit-norm filters of
-/// `p.kernel_height` x `p.kernel_width` over the images' C channels from a batch of images
-/// (N x C x H x W), for \f$ \min \tfrac12\sum_n\|\sum_k d_k * x_{n,k} - s_n\|_2^2 +
-/// \lambda\sum\|x\|_1 \f$, alternating ADMM coding and a projected-gradient filter step in the
-/// frequency domain (learn/conv_dictionary_learning.hpp).
-/// \code
-///   mlcsc::ConvDictLearnParams<float> p;
-///   p.num_filters = 64;  p.kernel_height = p.kernel_width = 8;  p.lambda = 0.2f;
-///   auto r = mlcsc::learn_conv_dictionary(images, p);  // r.dictionary, r.objective, r.code
-/// \endcode
-/// Throws std::invalid_argument for empty or non-finite images and invalid parameters (naming
-/// the field). Seeded: the same images, parameters and seed give the same dictionary.
+/// The initial filters: `initial_filters`, or Gaussian; zero mean if asked, unit norm.
 template <class Scalar>
-auto learn_conv_dictionary(const FeatureMaps<Scalar>& images,
-                           const ConvDictLearnParams<Scalar>& p) {
-  const char* where = "learn_conv_dictionary";
-  if (images.size() == 0)
-    internal::throw_invalid(where, ": 'images' must be a nonempty batch, got ", images.batch(),
-                            " x ",
-                            internal::shape(images.channels(), images.height(), images.width()));
-  internal::require_finite(images.data(), where, "images");
-  const Index N = images.batch(), C = images.channels(), H = images.height(), W = images.width();
-  p.check(C, H, W, where);
+ConvDictionary<Scalar> initial_conv_dictionary(Index C, const ConvDictLearnParams<Scalar>& p,
+                                               LearnRng& rng) {
   const Index K = p.num_filters, kh = p.kernel_height, kw = p.kernel_width;
-
   ConvDictionary<Scalar> D(K, C, kh, kw, Boundary::Circular);
-  internal::LearnRng rng(p.seed);
   RowMatrix<Scalar>& f = D.filters();
   if (p.initial_filters.size() != 0)
     f = Eigen::Map<const RowMatrix<Scalar>>(p.initial_filters.data().data(), K, C * kh * kw);
   else
     for (Index i = 0; i < f.size(); ++i) f.data()[i] = Scalar(rng.normal());
-  for (Index k = 0; k < K; ++k)
-    internal::project_unit_filter<Scalar>(f.row(k), C, p.zero_mean, rng);
+  for (Index k = 0; k < K; ++k) project_unit_filter<Scalar>(f.row(k), C, p.zero_mean, rng);
+  return D;
+}
 
+/// The ADMM settings of the coding step.
+template <class Scalar>
+LassoParams<Scalar> conv_coding_params(const ConvDictLearnParams<Scalar>& p) {
   LassoParams<Scalar> lp;
   lp.lambda = p.lambda;
   lp.method = Method::ADMM;
-  lp.max_iterations = p.coding_iterations;
+  lp.max_iterations = p.coding_steps();
   lp.tolerance = p.coding_tolerance;
-  internal::ConvAdmm<ConvDictionary<Scalar>> coder(D);
+  return lp;
+}
+
+/// 0.5 ||D x - s||^2 + lambda ||x||_1, summed in double; `model` is scratch of the images' shape.
+template <class Scalar>
+Scalar conv_lasso_objective(const ConvDictionary<Scalar>& D, const FeatureMaps<Scalar>& x,
+                            const FeatureMaps<Scalar>& s, Scalar lambda,
+                            FeatureMaps<Scalar>& model) {
+  D.synthesize(x, model);
+  const double fit = 0.5 * (model.data() - s.data()).template cast<double>().squaredNorm();
+  const double l1 = x.data().template cast<double>().cwiseAbs().sum();
+  return Scalar(fit + double(lambda) * l1);
+}
+
+/// The batch method (ConvDictLearnMethod::Batch), from the filters in D.
+template <class Scalar>
+ConvDictLearnResult<Scalar> learn_conv_batch(const FeatureMaps<Scalar>& images,
+                                             const ConvDictLearnParams<Scalar>& p,
+                                             ConvDictionary<Scalar> D, LearnRng& rng) {
+  const Index N = images.batch(), C = images.channels(), H = images.height(), W = images.width();
+  const Index K = p.num_filters;
+  RowMatrix<Scalar>& f = D.filters();
+  const LassoParams<Scalar> lp = conv_coding_params(p);
+  ConvAdmm<ConvDictionary<Scalar>> coder(D);
   PursuitStats<Scalar> coding;
-  internal::ConvFilterStep<Scalar> step(images, K, kh, kw, p.zero_mean);
+  ConvFilterStep<Scalar> step(images, K, p.kernel_height, p.kernel_width, p.zero_mean);
   const Index pad_h = D.shape().h.pad(), pad_w = D.shape().w.pad();
 
   FeatureMaps<Scalar> code(N, K, H, W), model(N, C, H, W);
@@ -256,18 +275,100 @@ auto learn_conv_dictionary(const FeatureMaps<Scalar>& images,
         f.row(k) /= nrm;
         for (Index n = 0; n < N; ++n) code.data().row(n * K + k) *= nrm;
       } else {
-        internal::project_unit_filter<Scalar>(f.row(k), C, p.zero_mean, rng);
+        project_unit_filter<Scalar>(f.row(k), C, p.zero_mean, rng);
         for (Index n = 0; n < N; ++n) code.data().row(n * K + k).setZero();
       }
     }
-    D.synthesize(code, model);
-    const double fit = 0.5 * (model.data() - images.data()).template cast<double>().squaredNorm();
-    const double l1 = code.data().template cast<double>().cwiseAbs().sum();
-    const Scalar obj = Scalar(fit + double(p.lambda) * l1);
+    const Scalar obj = conv_lasso_objective(D, code, images, p.lambda, model);
     objective.push_back(obj);
     if (p.callback && !p.callback(it, obj)) break;
   }
   return ConvDictLearnResult<Scalar>{std::move(D), std::move(objective), std::move(code)};
+}
+
+/// The online method (ConvDictLearnMethod::Online; Liu, Garcia-Cardona, Wohlberg, Yin 2018,
+/// Sec. 3): iteration t codes a mini-batch of images from zero, then
+///   d <- P(d - eta_t grad_d 0.5 sum_{n in batch} ||sum_k d_k * x_{n,k} - s_n||^2),
+///   eta_t = step_a / ((t + step_b) L_t), L_t the mini-batch's Lipschitz bound,
+/// P onto {support, zero mean if asked, unit norm} (SPORCO's OnlineConvBPDNDictLearn).
+template <class Scalar>
+ConvDictLearnResult<Scalar> learn_conv_online(const FeatureMaps<Scalar>& images,
+                                              const ConvDictLearnParams<Scalar>& p,
+                                              ConvDictionary<Scalar> D, LearnRng& rng) {
+  const Index N = images.batch(), C = images.channels(), H = images.height(), W = images.width();
+  const Index K = p.num_filters, b = p.batch_size;
+  RowMatrix<Scalar>& f = D.filters();
+  const LassoParams<Scalar> lp = conv_coding_params(p);
+  ConvAdmm<ConvDictionary<Scalar>> coder(D);
+  PursuitStats<Scalar> coding;
+  FeatureMaps<Scalar> batch(b, C, H, W), code(b, K, H, W), model(b, C, H, W);
+  // rows of FeatureMaps::data() are the (image, channel) planes
+  batch.data() = images.data().topRows(b * C);  // the shape ConvFilterStep is sized for
+  ConvFilterStep<Scalar> step(batch, K, p.kernel_height, p.kernel_width, p.zero_mean);
+  const Index pad_h = D.shape().h.pad(), pad_w = D.shape().w.pad();
+  std::vector<Index> order(static_cast<std::size_t>(N));
+  for (Index n = 0; n < N; ++n) order[std::size_t(n)] = n;
+  Index next = N;  // position in `order`; N: shuffle for a new pass
+
+  std::vector<Scalar> objective;
+  for (int it = 1; it <= p.iterations; ++it) {
+    for (Index i = 0; i < b; ++i) {
+      if (next == N) {
+        rng.shuffle(order);
+        next = 0;
+      }
+      batch.data().middleRows(i * C, C) =
+          images.data().middleRows(order[std::size_t(next++)] * C, C);
+    }
+    code.data().setZero();
+    coder.run(ConstFeatureMapsView<Scalar>(batch), FeatureMapsView<Scalar>(code), lp, coding);
+    const Scalar obj = conv_lasso_objective(D, code, batch, p.lambda, model);
+    step.set_images(batch);
+    step.set_code(code);
+    if (step.lipschitz() > Scalar(0)) {  // a zero code: the data term does not depend on d
+      const Scalar eta = p.step_a / ((Scalar(it) + p.step_b) * step.lipschitz());
+      f -= eta * step.gradient(f, pad_h, pad_w);
+    }
+    for (Index k = 0; k < K; ++k) project_unit_filter<Scalar>(f.row(k), C, p.zero_mean, rng);
+    objective.push_back(obj);
+    if (p.callback && !p.callback(it, obj)) break;
+  }
+  FeatureMaps<Scalar> all(N, K, H, W);
+  ConvAdmm<ConvDictionary<Scalar>>(D).run(ConstFeatureMapsView<Scalar>(images),
+                                          FeatureMapsView<Scalar>(all), lp, coding);
+  return ConvDictLearnResult<Scalar>{std::move(D), std::move(objective), std::move(all)};
+}
+
+}  // namespace internal
+
+/// \brief Learns a circular convolutional dictionary of `p.num_filters` unit-norm filters of
+/// `p.kernel_height` x `p.kernel_width` over the images' C channels from a batch of images
+/// (N x C x H x W), for \f$ \min \tfrac12\sum_n\|\sum_k d_k * x_{n,k} - s_n\|_2^2 +
+/// \lambda\sum\|x\|_1 \f$: by default (ConvDictLearnMethod::Batch) alternating ADMM coding and
+/// a projected-gradient filter step in the frequency domain over all images; Online, by
+/// stochastic projected gradient on random mini-batches (learn/conv_dictionary_learning.hpp).
+/// \code
+///   mlcsc::ConvDictLearnParams<float> p;
+///   p.num_filters = 64;  p.kernel_height = p.kernel_width = 8;  p.lambda = 0.2f;
+///   auto r = mlcsc::learn_conv_dictionary(images, p);  // r.dictionary, r.objective, r.code
+/// \endcode
+/// Throws std::invalid_argument for empty or non-finite images and invalid parameters (naming
+/// the field). Seeded: the same images, parameters and seed give the same dictionary.
+template <class Scalar>
+ConvDictLearnResult<Scalar> learn_conv_dictionary(const FeatureMaps<Scalar>& images,
+                                                  const ConvDictLearnParams<Scalar>& p) {
+  const char* where = "learn_conv_dictionary";
+  if (images.size() == 0)
+    internal::throw_invalid(where, ": 'images' must be a nonempty batch, got ", images.batch(),
+                            " x ",
+                            internal::shape(images.channels(), images.height(), images.width()));
+  internal::require_finite(images.data(), where, "images");
+  p.check(images.batch(), images.channels(), images.height(), images.width(), where);
+  internal::LearnRng rng(p.seed);
+  auto D = internal::initial_conv_dictionary(images.channels(), p, rng);
+  if (p.method == ConvDictLearnMethod::Online)
+    return internal::learn_conv_online(images, p, std::move(D), rng);
+  return internal::learn_conv_batch(images, p, std::move(D), rng);
 }
 
 }  // namespace mlcsc

@@ -86,11 +86,11 @@ struct ConvMultiLayerLearnParams {
   int coding_iterations = 200;
   Scalar coding_tolerance = Scalar(1e-4);
 
-  void check(Index C, Index H, Index W, const char* where) const {
+  void check(Index N, Index C, Index H, Index W, const char* where) const {
     if (layers.empty()) internal::throw_invalid(where, ": 'layers' must hold at least one layer");
     Index channels = C;
     for (const auto& l : layers) {
-      l.check(channels, H, W, where);
+      l.check(N, channels, H, W, where);
       channels = l.num_filters;
     }
     if (coding_iterations < 1)
@@ -400,7 +400,7 @@ MultiLayerLearnResult<ConvDictionary<Scalar>> learn_multilayer(
                             " x ",
                             internal::shape(images.channels(), images.height(), images.width()));
   internal::require_finite(images.data(), where, "images");
-  p.check(images.channels(), images.height(), images.width(), where);
+  p.check(images.batch(), images.channels(), images.height(), images.width(), where);
   const size_t L = p.layers.size();
   MultiLayerLearnResult<ConvDictionary<Scalar>> r;
   r.codes.reserve(L);
