@@ -1,0 +1,357 @@
+// _mlcsc: the compiled half of the Python module `mlcsc` (python/mlcsc/__init__.py holds the
+// scikit-learn signatures and the argument checks; docs/python.md).
+//
+// Layouts: scikit-learn's X (n_samples x n_features, C order) is, byte for byte, the
+// n_features x n_samples column-major matrix of signals mlcsc codes, and a code array
+// (n_samples x n_components, C order) is the n_components x n_samples column-major code. So the
+// data is read in place through Eigen::Map, and the code is written by the solver into the
+// array allocated here and handed to Python: no copy of either. Arrays arrive C-contiguous in
+// the dtype of the function (float32 or float64); the Python side converts or refuses the rest
+// (`noconvert` below makes a hidden conversion an error, not a silent copy). The GIL is released
+// during every solve; `threads` (> 0) sets OpenMP's threads for the call.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <mlcsc/mlcsc.hpp>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace py = pybind11;
+using mlcsc::Index;
+
+namespace {
+
+template <class S>
+using CArray = py::array_t<S, py::array::c_style>;
+template <class S>
+using ConstMap = Eigen::Map<const mlcsc::Matrix<S>>;
+template <class S>
+using Map = Eigen::Map<mlcsc::Matrix<S>>;
+
+// OpenMP threads for the duration of a call (restored after); 0 keeps the current setting.
+class Threads {
+ public:
+  explicit Threads(int n) {
+#ifdef _OPENMP
+    old_ = omp_get_max_threads();
+    if (n > 0) omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+  }
+  ~Threads() {
+#ifdef _OPENMP
+    omp_set_num_threads(old_);
+#endif
+  }
+  Threads(const Threads&) = delete;
+  Threads& operator=(const Threads&) = delete;
+
+ private:
+  int old_ = 1;
+};
+
+// A 2-D C-ordered array rows x cols seen as the cols x rows column-major matrix, in place.
+template <class S>
+ConstMap<S> columns(const CArray<S>& a) {
+  return ConstMap<S>(a.data(), Index(a.shape(1)), Index(a.shape(0)));
+}
+
+// The dictionary (n_components x n_features, C order) as mlcsc's n_features x n_components
+// atoms: a Dictionary owns its atoms, so this is the one copy, of the (small) dictionary.
+template <class S>
+mlcsc::Dictionary<S> dictionary(const CArray<S>& d) {
+  return mlcsc::Dictionary<S>(columns(d));
+}
+
+template <class S>
+py::array_t<S> new_array(Index rows, Index cols) {
+  return py::array_t<S>({py::ssize_t(rows), py::ssize_t(cols)});
+}
+
+// The Lasso 0.5||x - D^T c||^2 + alpha ||c||_1 per sample (scikit-learn's lasso_cd / lasso_lars
+// after its 1 / n_features scaling), by exact coordinate descent or FISTA, from zero or `init`.
+template <class S>
+py::array_t<S> encode_lasso(const CArray<S>& X, const CArray<S>& dict, S alpha, bool positive,
+                            int max_iter, S tol, const std::string& method,
+                            const std::optional<CArray<S>>& init, int threads) {
+  const Index B = X.shape(0), m = dict.shape(0);
+  mlcsc::LassoParams<S> p;
+  p.lambda = alpha;
+  p.nonnegative = positive;
+  p.max_iterations = max_iter;
+  p.tolerance = tol;
+  if (method == "cd")
+    p.method = mlcsc::Method::CoordinateDescent;
+  else if (method == "fista")
+    p.method = mlcsc::Method::FISTA;
+  else
+    throw std::invalid_argument("sparse_encode: unknown Lasso method '" + method + "'");
+  auto code = new_array<S>(B, m);
+  Map<S> G(code.mutable_data(), m, B);
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    const auto D = dictionary(dict);
+    mlcsc::LassoSolver<mlcsc::Dictionary<S>> solver(D, p);
+    if (init) {
+      G = columns(*init);
+      solver.resume(columns(X), G);
+    } else {
+      solver.solve(columns(X), G);
+    }
+  }
+  return code;
+}
+
+// scikit-learn's 'threshold': S_alpha(D^T x) (soft, or max(D^T x - alpha, 0) when positive),
+// computed into the code array.
+template <class S>
+py::array_t<S> encode_threshold(const CArray<S>& X, const CArray<S>& dict, S alpha, bool positive,
+                                int threads) {
+  const Index B = X.shape(0), m = dict.shape(0);
+  auto code = new_array<S>(B, m);
+  Map<S> G(code.mutable_data(), m, B);
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    const auto D = dictionary(dict);
+    const auto Y = columns(X);
+    D.check_signal(Y, "sparse_encode", "X");
+    D.analyze(Y, G);
+    mlcsc::internal::shrink_into(G.array(), G.array(), alpha,
+                                 positive ? mlcsc::Shrinkage::NonnegSoft : mlcsc::Shrinkage::Soft);
+  }
+  return code;
+}
+
+// scikit-learn's 'omp': at most n_nonzero_coefs atoms per sample. OMP builds its code in its own
+// buffer: one copy into the array handed over.
+template <class S>
+py::array_t<S> encode_omp(const CArray<S>& X, const CArray<S>& dict, int n_nonzero_coefs,
+                          int threads) {
+  const Index B = X.shape(0), m = dict.shape(0);
+  auto code = new_array<S>(B, m);
+  Map<S> G(code.mutable_data(), m, B);
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    const auto D = dictionary(dict);
+    mlcsc::OmpParams<S> p;
+    p.max_atoms = n_nonzero_coefs;
+    G = mlcsc::omp(D, columns(X), p).code;
+  }
+  return code;
+}
+
+// learn_dictionary (online, Mairal et al. 2010) on X's rows; returns the components
+// (n_components x n_features, C order, unit-norm rows) and the objective per epoch.
+template <class S>
+py::tuple learn_dictionary(const CArray<S>& X, Index n_components, S alpha, int epochs,
+                           Index batch_size, unsigned seed, bool shuffle, bool positive,
+                           const std::optional<CArray<S>>& dict_init, int threads) {
+  mlcsc::DictLearnParams<S> p;
+  p.num_atoms = n_components;
+  p.lambda = alpha;
+  p.epochs = epochs;
+  p.batch_size = batch_size;
+  p.seed = seed;
+  p.shuffle = shuffle;
+  p.nonnegative = positive;
+  if (dict_init) p.initial_dictionary = columns(*dict_init);
+  auto components = new_array<S>(n_components, X.shape(1));
+  std::vector<S> objective;
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    auto r = mlcsc::learn_dictionary(columns(X), p);
+    Map<S>(components.mutable_data(), X.shape(1), n_components) = r.dictionary.matrix();
+    objective = std::move(r.objective);
+  }
+  return py::make_tuple(components, objective);
+}
+
+// The address of the buffer a C-contiguous array is read from, through the same binding path
+// as the solvers (the tests check that the input is not copied).
+template <class S>
+std::uintptr_t buffer_address(const CArray<S>& a) {
+  return reinterpret_cast<std::uintptr_t>(columns(a).data());
+}
+
+// --- convolutional --------------------------------------------------------------------------
+
+template <class S>
+using Maps = py::array_t<S, py::array::c_style>;
+
+mlcsc::Boundary boundary_of(const std::string& b) {
+  if (b == "circular") return mlcsc::Boundary::Circular;
+  if (b == "zero") return mlcsc::Boundary::Zero;
+  if (b == "valid") return mlcsc::Boundary::Valid;
+  throw std::invalid_argument(
+      "ConvDictionary: 'boundary' must be 'circular', 'zero' or 'valid', got '" + b + "'");
+}
+
+// A 4-D C-ordered array N x C x H x W as mlcsc's feature maps (the same layout), in place.
+template <class S>
+mlcsc::ConstFeatureMapsView<S> maps(const Maps<S>& a, const char* name) {
+  if (a.ndim() != 4)
+    throw std::invalid_argument(std::string("expected '") + name +
+                                "' of 4 dimensions (N x C x H x W), got " +
+                                std::to_string(a.ndim()));
+  return {a.data(), Index(a.shape(0)), Index(a.shape(1)), Index(a.shape(2)), Index(a.shape(3))};
+}
+
+template <class S>
+py::array_t<S> new_maps(Index n, Index c, Index h, Index w) {
+  return py::array_t<S>({py::ssize_t(n), py::ssize_t(c), py::ssize_t(h), py::ssize_t(w)});
+}
+
+// The dictionary of PyTorch-layout weights K x C x kh x kw (copied: the dictionary owns them).
+template <class S>
+mlcsc::ConvDictionary<S> conv_dictionary(const Maps<S>& weights, const std::string& boundary,
+                                         Index stride_h, Index stride_w, Index dilation_h,
+                                         Index dilation_w) {
+  if (weights.ndim() != 4)
+    throw std::invalid_argument(
+        "ConvDictionary: expected 'weights' of 4 dimensions (K x C x kh x kw), got " +
+        std::to_string(weights.ndim()));
+  const Index K = weights.shape(0), C = weights.shape(1), kh = weights.shape(2),
+              kw = weights.shape(3);
+  mlcsc::ConvDictionary<S> D(K, C, kh, kw, boundary_of(boundary));
+  D.set_stride(stride_h, stride_w);
+  D.set_dilation(dilation_h, dilation_w);
+  D.filters() = Eigen::Map<const mlcsc::RowMatrix<S>>(weights.data(), K, C * kh * kw);
+  mlcsc::internal::require_finite(D.filters(), "ConvDictionary", "weights");
+  return D;
+}
+
+template <class S>
+py::array_t<S> conv_analyze(const mlcsc::ConvDictionary<S>& D, const Maps<S>& x, int threads) {
+  const auto xv = maps(x, "x");
+  D.check_signal(xv, "ConvDictionary.analyze", "x");
+  auto g = new_maps<S>(xv.batch(), D.num_filters(), D.code_height(xv.height()),
+                       D.code_width(xv.width()));
+  mlcsc::FeatureMapsView<S> gv(g.mutable_data(), g.shape(0), g.shape(1), g.shape(2), g.shape(3));
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    D.analyze(xv, gv);
+  }
+  return g;
+}
+
+// x = D g for signals of `height` x `width` (0: the smallest whose code has g's size).
+template <class S>
+py::array_t<S> conv_synthesize(const mlcsc::ConvDictionary<S>& D, const Maps<S>& g, Index height,
+                               Index width, int threads) {
+  const auto gv = maps(g, "g");
+  D.check_code(gv, "ConvDictionary.synthesize", "g");
+  const auto like = D.signal_like(gv);
+  auto x = new_maps<S>(gv.batch(), D.channels(), height > 0 ? height : like.height(),
+                       width > 0 ? width : like.width());
+  mlcsc::FeatureMapsView<S> xv(x.mutable_data(), x.shape(0), x.shape(1), x.shape(2), x.shape(3));
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    D.synthesize(gv, xv);
+  }
+  return x;
+}
+
+// The convolutional Lasso 0.5||x - D g||^2 + lambda||g||_1 per image, by FISTA or ADMM (circular,
+// stride 1), from zero: (code, {"iterations", "converged", "objective"}).
+template <class S>
+py::tuple conv_lasso(const mlcsc::ConvDictionary<S>& D, const Maps<S>& x, S lambda,
+                     const std::string& method, int max_iter, S tol, bool positive, int threads) {
+  const auto xv = maps(x, "x");
+  mlcsc::LassoParams<S> p;
+  p.lambda = lambda;
+  p.max_iterations = max_iter;
+  p.tolerance = tol;
+  p.nonnegative = positive;
+  if (method == "fista")
+    p.method = mlcsc::Method::FISTA;
+  else if (method == "admm")
+    p.method = mlcsc::Method::ADMM;
+  else
+    throw std::invalid_argument("lasso: 'method' must be 'fista' or 'admm', got '" + method + "'");
+  D.check_signal(xv, "lasso", "x");
+  auto g = new_maps<S>(xv.batch(), D.num_filters(), D.code_height(xv.height()),
+                       D.code_width(xv.width()));
+  mlcsc::FeatureMapsView<S> gv(g.mutable_data(), g.shape(0), g.shape(1), g.shape(2), g.shape(3));
+  mlcsc::PursuitStats<S> st;
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    mlcsc::LassoSolver<mlcsc::ConvDictionary<S>> solver(D, p);
+    st = solver.solve(xv, gv);
+  }
+  py::dict info;
+  info["iterations"] = st.iterations;
+  info["converged"] = st.converged;
+  info["objective"] = double(st.objective);
+  return py::make_tuple(g, info);
+}
+
+template <class S>
+void bind_conv(py::module_& m, const char* name) {
+  using namespace pybind11::literals;
+  using D = mlcsc::ConvDictionary<S>;
+  py::class_<D>(m, name)
+      .def(py::init(&conv_dictionary<S>), "weights"_a.noconvert(), "boundary"_a, "stride_h"_a,
+           "stride_w"_a, "dilation_h"_a, "dilation_w"_a)
+      .def("analyze", &conv_analyze<S>, "x"_a.noconvert(), "threads"_a)
+      .def("synthesize", &conv_synthesize<S>, "g"_a.noconvert(), "height"_a, "width"_a, "threads"_a)
+      .def("lasso", &conv_lasso<S>, "x"_a.noconvert(), "lmbda"_a, "method"_a, "max_iter"_a, "tol"_a,
+           "positive"_a, "threads"_a)
+      .def("code_shape",
+           [](const D& d, Index h, Index w) {
+             return py::make_tuple(d.num_filters(), d.code_height(h), d.code_width(w));
+           })
+      .def_property_readonly("weights", [](const D& d) {
+        auto w = new_maps<S>(d.num_filters(), d.channels(), d.kernel_height(), d.kernel_width());
+        Eigen::Map<mlcsc::RowMatrix<S>>(w.mutable_data(), d.num_filters(), d.filters().cols()) =
+            d.filters();
+        return w;
+      });
+}
+
+template <class S>
+void bind(py::module_& m) {
+  using namespace pybind11::literals;
+  m.def("encode_lasso", &encode_lasso<S>, "X"_a.noconvert(), "dictionary"_a.noconvert(), "alpha"_a,
+        "positive"_a, "max_iter"_a, "tol"_a, "method"_a, "init"_a.noconvert(), "threads"_a);
+  m.def("encode_threshold", &encode_threshold<S>, "X"_a.noconvert(), "dictionary"_a.noconvert(),
+        "alpha"_a, "positive"_a, "threads"_a);
+  m.def("encode_omp", &encode_omp<S>, "X"_a.noconvert(), "dictionary"_a.noconvert(),
+        "n_nonzero_coefs"_a, "threads"_a);
+  m.def("learn_dictionary", &learn_dictionary<S>, "X"_a.noconvert(), "n_components"_a, "alpha"_a,
+        "epochs"_a, "batch_size"_a, "seed"_a, "shuffle"_a, "positive"_a, "dict_init"_a.noconvert(),
+        "threads"_a);
+  m.def("buffer_address", &buffer_address<S>, "a"_a.noconvert());
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_mlcsc, m) {
+  m.doc() = "mlcsc's compiled solvers; use the package mlcsc (python/mlcsc/__init__.py)";
+  // float64 first: an overload is chosen by dtype (noconvert), so each array meets its own
+  bind<double>(m);
+  bind<float>(m);
+  bind_conv<double>(m, "ConvDictionary64");
+  bind_conv<float>(m, "ConvDictionary32");
+#ifdef _OPENMP
+  m.attr("openmp") = true;
+#else
+  m.attr("openmp") = false;
+#endif
+}
