@@ -114,7 +114,7 @@ struct LayerReport {
   Index stripe_sparsity = 0;
 };
 
-/// \brief What learn_multilayer returns; `Op` is Dictionary<S> or ConvDictionary<S>.
+/// \brief What learn_multilayer returns; `Op` is `Dictionary<S>` or `ConvDictionary<S>`.
 template <class Op>
 struct MultiLayerLearnResult {
   using Scalar = typename Op::Scalar;

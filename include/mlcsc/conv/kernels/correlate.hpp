@@ -169,7 +169,7 @@ template <class B = DefaultConvBlocking>
 constexpr int max_micro_maps = B::maps;
 
 /// Where filter value w[c, t, o] (tap t = u kw + v) sits in the packed buffer of blocking B:
-/// output maps in blocks of max_micro_maps<B> (the last one narrower), each block's taps
+/// output maps in blocks of `max_micro_maps<B>` (the last one narrower), each block's taps
 /// contiguous with the block's maps innermost. With cout <= B::maps this is w[(c taps + t) cout +
 /// o].
 template <class B = DefaultConvBlocking>
@@ -573,7 +573,7 @@ inline unsigned long next_correlate_call() {
 }
 
 /// Runs the correlation of `A` (see the top of this file) with the register blocking B; the
-/// filters must be packed by filter_index<B>. Allocates nothing after the first call per thread
+/// filters must be packed by `filter_index<B>`. Allocates nothing after the first call per thread
 /// and size (per-thread tile buffers, workspace.hpp).
 template <class B = DefaultConvBlocking, class Scalar>
 void correlate(const CorrelateArgs<Scalar>& A) {

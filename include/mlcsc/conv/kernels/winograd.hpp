@@ -81,7 +81,7 @@ inline Eigen::Index winograd_filter_index(Eigen::Index cin, Eigen::Index cout, E
 }
 
 /// U = G g G^T for every (output map o, input channel c), g(o, c, u, v) the 3 x 3 filter of the
-/// correlation; computed in double and rounded once; packed by winograd_filter_index<B>.
+/// correlation; computed in double and rounded once; packed by `winograd_filter_index<B>`.
 template <class B = DefaultConvBlocking, class Scalar, class Filter>
 void winograd_filters(Eigen::Index cin, Eigen::Index cout, Filter&& g, Scalar* U) {
   constexpr int MB = B::maps;
@@ -358,7 +358,7 @@ void maps_block(const WinogradArgs<Scalar>& A, const Block& blk, Index slots, co
 }  // namespace winograd_detail
 
 /// Runs the correlation of `A` (see the top of this file) with the register blocking B (A.U packed
-/// by winograd_filter_index<B>). Allocates nothing after the first call per thread and size
+/// by `winograd_filter_index<B>`). Allocates nothing after the first call per thread and size
 /// (per-thread buffers, workspace.hpp).
 template <class B = DefaultConvBlocking, class Scalar>
 void winograd_correlate(const WinogradArgs<Scalar>& A) {
