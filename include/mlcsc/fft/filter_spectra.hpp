@@ -17,6 +17,7 @@
 
 #include "../core/errors.hpp"
 #include "../core/fwd.hpp"
+#include "../internal/aligned_vector.hpp"
 #include "real_fft2.hpp"
 
 namespace mlcsc::internal {
@@ -74,9 +75,10 @@ class FilterSpectra {
   }
 
   Index H_ = 0, W_ = 0, K_ = 0, C_ = 0, F_ = 0;
-  // std::vector: made inside a solver's loop on first use, outside Eigen's malloc guard (as
-  // conv/kernels/workspace.hpp's scratch)
-  std::vector<Complex> spectra_;
+  // made inside a solver's loop on first use, outside Eigen's malloc guard (as
+  // conv/kernels/workspace.hpp's scratch); 64-byte aligned, so that the products with them
+  // round the same way wherever the buffer lies (internal/aligned_vector.hpp)
+  AlignedVector<Complex> spectra_;
   std::vector<Scalar> plane_;
 };
 

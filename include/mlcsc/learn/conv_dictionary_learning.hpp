@@ -41,6 +41,7 @@
 #include "../core/feature_maps.hpp"
 #include "../fft/filter_spectra.hpp"
 #include "../fft/frequency_conv.hpp"
+#include "../internal/aligned_vector.hpp"
 #include "../internal/parallel.hpp"
 #include "../pursuit/conv_admm.hpp"
 #include "params.hpp"
@@ -157,7 +158,7 @@ class ConvFilterStep {
   }
 
  private:
-  Eigen::Map<CArray> plane(std::vector<Complex>& v, Index i) {
+  Eigen::Map<CArray> plane(AlignedVector<Complex>& v, Index i) {
     return Eigen::Map<CArray>(v.data() + i * F_, F_);
   }
 
@@ -183,7 +184,7 @@ class ConvFilterStep {
   Index N_, C_, H_, W_, K_, kh_, kw_, F_ = 0;
   bool zero_mean_;
   int threads_;
-  std::vector<Complex> S_, R_, X_, Q_;
+  AlignedVector<Complex> S_, R_, X_, Q_;
   std::vector<Scalar> plane_;
   FilterSpectra<Scalar> spectra_;
   RowMatrix<Scalar> d_, z_, grad_;
