@@ -26,6 +26,8 @@ __all__ = [
     "sparse_encode",
     "ConvDictionary",
     "lasso",
+    "MultiLayer",
+    "learn_conv_dictionary",
     "SparseCoder",
     "MiniBatchDictionaryLearning",
     "learn_dictionary",
@@ -200,7 +202,7 @@ def _pair(v, name):
     """An int or a pair of ints (PyTorch's stride / dilation) as a pair, each >= 1."""
     pair = (v, v) if isinstance(v, numbers.Integral) else tuple(v)
     if len(pair) != 2 or not all(isinstance(p, numbers.Integral) and p >= 1 for p in pair):
-        raise ValueError(f"ConvDictionary: '{name}' must be an int >= 1 or a pair of them, got {v!r}")
+        raise ValueError(f"'{name}' must be an int >= 1 or a pair of them, got {v!r}")
     return int(pair[0]), int(pair[1])
 
 
@@ -261,6 +263,75 @@ def lasso(D, x, lmbda, *, method="fista", max_iter=1000, tol=1e-4, positive=Fals
     x = D._maps(x, "x")
     return D._d.lasso(x, float(lmbda), method, int(max_iter), float(tol), bool(positive),
                       _threads(n_jobs))
+
+
+class MultiLayer:
+    """A multi-layer convolutional sparse coding model (ML-CSC): a list of ConvDictionary, the
+    first reading the signal, each next one reading the previous one's K code maps as channels.
+    Its pursuits return one code per layer (N, K_l, H_l, W_l); each is a new array (the C++
+    pursuits own their codes: one copy each)."""
+
+    def __init__(self, layers):
+        layers = list(layers)
+        if not layers or not all(isinstance(d, ConvDictionary) for d in layers):
+            raise TypeError("MultiLayer: 'layers' must be a nonempty list of mlcsc.ConvDictionary")
+        if len({d.dtype for d in layers}) != 1:
+            raise TypeError("MultiLayer: the layers must share one dtype (float32 or float64)")
+        self.layers = layers
+        self.dtype = layers[0].dtype
+        self._mlcsc_layers = [d._d for d in layers]
+
+    def _lambdas(self, lambdas, name):
+        v = np.broadcast_to(np.asarray(lambdas, dtype=np.float64), (len(self.layers),))
+        if not np.isfinite(v).all() or (v < 0).any():
+            raise ValueError(f"MultiLayer: '{name}' must be finite and >= 0, got {lambdas!r}")
+        return [float(t) for t in v]
+
+    def layered_thresholding(self, x, thresholds, shrinkage="nonneg_soft", n_jobs=None):
+        """The CNN forward pass: Gamma_l = S(D_l^T Gamma_{l-1}); thresholds one per layer (a
+        number, or one per filter: with 'nonneg_soft' the layer is ReLU(conv - threshold))."""
+        if not isinstance(thresholds, (list, tuple)) or len(thresholds) != len(self.layers):
+            raise ValueError(f"MultiLayer: 'thresholds' must hold one entry per layer "
+                             f"({len(self.layers)}), got {thresholds!r}")
+        thr = [[float(t) for t in np.atleast_1d(np.asarray(t, dtype=np.float64))] for t in thresholds]
+        return _mlcsc.ml_thresholding(self._mlcsc_layers, self.layers[0]._maps(x, "x"), thr,
+                                      shrinkage, _threads(n_jobs))
+
+    def layered_lasso(self, x, lambdas, method="fista", max_iter=1000, tol=1e-4, positive=False,
+                      n_jobs=None):
+        """The layered Lasso: each layer's Lasso on the previous layer's code; a list of
+        (code, info) per layer."""
+        return _mlcsc.ml_layered_lasso(self._mlcsc_layers, self.layers[0]._maps(x, "x"),
+                                       self._lambdas(lambdas, "lambdas"), bool(positive), method,
+                                       int(max_iter), float(tol), _threads(n_jobs))
+
+    def ml_fista(self, x, lambdas, max_iter=500, tol=1e-6, positive=False, n_jobs=None):
+        """ML-FISTA, the multi-layer basis pursuit of Sulam et al.: (codes, info), codes the
+        deepest code and its propagations D_{l+1} ... Gamma_L, one per layer."""
+        return _mlcsc.ml_fista(self._mlcsc_layers, self.layers[0]._maps(x, "x"),
+                               self._lambdas(lambdas, "lambdas"), bool(positive), int(max_iter),
+                               float(tol), _threads(n_jobs))
+
+
+def learn_conv_dictionary(images, n_filters, kernel_size, lmbda, *, iterations=100, method="batch",
+                          batch_size=1, zero_mean=False, random_state=0, coding_iterations=0,
+                          filter_iterations=0, initial_weights=None, n_jobs=None):
+    """A circular convolutional dictionary learned from images (N, C, H, W), as SPORCO's
+    ConvBPDNDictLearn ('batch') or OnlineConvBPDNDictLearn ('online'): returns
+    (ConvDictionary, objective per iteration, codes (N, K, H, W)). kernel_size: an int or
+    (kh, kw). 0 for coding_iterations / filter_iterations: the method's defaults (C++
+    ConvDictLearnParams). The images are copied once into the learner."""
+    x = _float_array(images, "images", ndim=4, axes="(N, C, H, W)")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    init = None
+    if initial_weights is not None:
+        init = _float_array(initial_weights, "initial_weights", x.dtype, ndim=4,
+                            axes="(K, C, kh, kw)")
+    weights, objective, code = _mlcsc.learn_conv_dictionary(
+        x, int(n_filters), kh, kw, float(lmbda), int(iterations), _seed(random_state), method,
+        int(batch_size), bool(zero_mean), int(coding_iterations), int(filter_iterations), init,
+        _threads(n_jobs))
+    return ConvDictionary(weights), np.asarray(objective, dtype=x.dtype), code
 
 
 def learn_dictionary(

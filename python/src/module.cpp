@@ -13,6 +13,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -325,6 +327,175 @@ void bind_conv(py::module_& m, const char* name) {
       });
 }
 
+// --- multi-layer and convolutional learning ---------------------------------------------------
+
+// A feature-maps object as a new NumPy array (the multi-layer pursuits return owned codes: one
+// copy each).
+template <class S>
+py::array_t<S> to_array(const mlcsc::FeatureMaps<S>& f) {
+  auto a = new_maps<S>(f.batch(), f.channels(), f.height(), f.width());
+  std::copy(f.data().data(), f.data().data() + f.data().size(), a.mutable_data());
+  return a;
+}
+
+mlcsc::Shrinkage shrinkage_of(const std::string& s) {
+  if (s == "soft") return mlcsc::Shrinkage::Soft;
+  if (s == "hard") return mlcsc::Shrinkage::Hard;
+  if (s == "nonneg_soft") return mlcsc::Shrinkage::NonnegSoft;
+  throw std::invalid_argument(
+      "MultiLayer: 'shrinkage' must be 'soft', 'hard' or 'nonneg_soft', got '" + s + "'");
+}
+
+template <class S>
+mlcsc::MultiLayer<mlcsc::ConvDictionary<S>> network(
+    const std::vector<mlcsc::ConvDictionary<S>>& layers) {
+  mlcsc::MultiLayer<mlcsc::ConvDictionary<S>> net;
+  for (const auto& D : layers) net.add_layer(D);
+  return net;
+}
+
+template <class S>
+std::vector<mlcsc::LassoParams<S>> per_layer(const std::vector<S>& lambdas, bool nonnegative,
+                                             const std::string& method, int max_iter, S tol) {
+  std::vector<mlcsc::LassoParams<S>> p(lambdas.size());
+  for (size_t l = 0; l < p.size(); ++l) {
+    p[l].lambda = lambdas[l];
+    p[l].nonnegative = nonnegative;
+    p[l].max_iterations = max_iter;
+    p[l].tolerance = tol;
+    if (method == "fista")
+      p[l].method = mlcsc::Method::FISTA;
+    else if (method == "admm")
+      p[l].method = mlcsc::Method::ADMM;
+    else if (method == "ista")
+      p[l].method = mlcsc::Method::ISTA;
+    else
+      throw std::invalid_argument("MultiLayer: 'method' must be 'fista', 'ista' or 'admm', got '" +
+                                  method + "'");
+  }
+  return p;
+}
+
+// Layered thresholding (the CNN forward pass): thresholds, one vector per layer (one entry per
+// filter, or one for all).
+template <class S>
+py::list ml_thresholding(const std::vector<mlcsc::ConvDictionary<S>>& layers, const Maps<S>& x,
+                         const std::vector<std::vector<S>>& thresholds,
+                         const std::string& shrinkage, int threads) {
+  const auto net = network(layers);
+  std::vector<mlcsc::Vector<S>> thr;
+  for (size_t l = 0; l < thresholds.size(); ++l) {
+    const auto& t = thresholds[l];
+    const Index K = l < layers.size() ? layers[l].num_filters() : 0;
+    if (t.size() == 1)
+      thr.push_back(mlcsc::Vector<S>::Constant(K, t[0]));
+    else
+      thr.push_back(Eigen::Map<const mlcsc::Vector<S>>(t.data(), Index(t.size())));
+  }
+  const auto kind = shrinkage_of(shrinkage);
+  const auto xv = maps(x, "x");
+  std::vector<mlcsc::FeatureMaps<S>> codes;
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    codes = net.layered_thresholding(xv, thr, kind);
+  }
+  py::list out;
+  for (const auto& c : codes) out.append(to_array(c));
+  return out;
+}
+
+template <class S>
+py::dict stats(const mlcsc::PursuitStats<S>& st) {
+  py::dict info;
+  info["iterations"] = st.iterations;
+  info["converged"] = st.converged;
+  info["objective"] = double(st.objective);
+  return info;
+}
+
+// The layered Lasso: one (code, info) per layer.
+template <class S>
+py::list ml_layered_lasso(const std::vector<mlcsc::ConvDictionary<S>>& layers, const Maps<S>& x,
+                          const std::vector<S>& lambdas, bool nonnegative,
+                          const std::string& method, int max_iter, S tol, int threads) {
+  const auto net = network(layers);
+  const auto p = per_layer(lambdas, nonnegative, method, max_iter, tol);
+  const auto xv = maps(x, "x");
+  std::vector<mlcsc::PursuitResult<mlcsc::FeatureMaps<S>, S>> r;
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    r = net.layered_lasso(xv, p);
+  }
+  py::list out;
+  for (const auto& e : r) out.append(py::make_tuple(to_array(e.code), stats<S>(e)));
+  return out;
+}
+
+// ML-FISTA (multi-layer basis pursuit): (codes Gamma_1..Gamma_L, info).
+template <class S>
+py::tuple ml_fista(const std::vector<mlcsc::ConvDictionary<S>>& layers, const Maps<S>& x,
+                   const std::vector<S>& lambdas, bool nonnegative, int max_iter, S tol,
+                   int threads) {
+  const auto net = network(layers);
+  mlcsc::MLBPParams<S> p;
+  p.layers = per_layer(lambdas, nonnegative, "fista", max_iter, tol);
+  p.max_iterations = max_iter;
+  p.tolerance = tol;
+  const auto xv = maps(x, "x");
+  std::vector<mlcsc::PursuitResult<mlcsc::FeatureMaps<S>, S>> r;
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    r = net.ml_fista(xv, p);
+  }
+  py::list codes;
+  for (const auto& e : r) codes.append(to_array(e.code));
+  return py::make_tuple(codes, stats<S>(r.back()));
+}
+
+// learn_conv_dictionary on images (N, C, H, W) read in place: (weights, objective, code).
+template <class S>
+py::tuple learn_conv(const Maps<S>& images, Index num_filters, Index kh, Index kw, S lambda,
+                     int iterations, unsigned seed, const std::string& method, Index batch_size,
+                     bool zero_mean, int coding_iterations, int filter_iterations,
+                     const std::optional<Maps<S>>& initial, int threads) {
+  mlcsc::ConvDictLearnParams<S> p;
+  p.num_filters = num_filters;
+  p.kernel_height = kh;
+  p.kernel_width = kw;
+  p.lambda = lambda;
+  p.iterations = iterations;
+  p.seed = seed;
+  if (method == "batch")
+    p.method = mlcsc::ConvDictLearnMethod::Batch;
+  else if (method == "online")
+    p.method = mlcsc::ConvDictLearnMethod::Online;
+  else
+    throw std::invalid_argument(
+        "learn_conv_dictionary: 'method' must be 'batch' or 'online', got '" + method + "'");
+  p.batch_size = batch_size;
+  p.zero_mean = zero_mean;
+  p.coding_iterations = coding_iterations;
+  if (filter_iterations > 0) p.filter_iterations = filter_iterations;
+  if (initial) p.initial_filters = mlcsc::FeatureMaps<S>(maps(*initial, "initial_weights"));
+  const auto xv = maps(images, "images");
+  mlcsc::FeatureMaps<S> owned;
+  std::optional<mlcsc::ConvDictLearnResult<S>> r;
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    owned = mlcsc::FeatureMaps<S>(xv);  // learn_conv_dictionary takes an owned batch
+    r = mlcsc::learn_conv_dictionary(owned, p);
+  }
+  const auto& D = r->dictionary;
+  auto w = new_maps<S>(D.num_filters(), D.channels(), D.kernel_height(), D.kernel_width());
+  Eigen::Map<mlcsc::RowMatrix<S>>(w.mutable_data(), D.num_filters(), D.filters().cols()) =
+      D.filters();
+  return py::make_tuple(w, r->objective, to_array(r->code));
+}
+
 template <class S>
 void bind(py::module_& m) {
   using namespace pybind11::literals;
@@ -338,6 +509,16 @@ void bind(py::module_& m) {
         "epochs"_a, "batch_size"_a, "seed"_a, "shuffle"_a, "positive"_a, "dict_init"_a.noconvert(),
         "threads"_a);
   m.def("buffer_address", &buffer_address<S>, "a"_a.noconvert());
+  m.def("ml_thresholding", &ml_thresholding<S>, "layers"_a, "x"_a.noconvert(), "thresholds"_a,
+        "shrinkage"_a, "threads"_a);
+  m.def("ml_layered_lasso", &ml_layered_lasso<S>, "layers"_a, "x"_a.noconvert(), "lambdas"_a,
+        "nonnegative"_a, "method"_a, "max_iter"_a, "tol"_a, "threads"_a);
+  m.def("ml_fista", &ml_fista<S>, "layers"_a, "x"_a.noconvert(), "lambdas"_a, "nonnegative"_a,
+        "max_iter"_a, "tol"_a, "threads"_a);
+  m.def("learn_conv_dictionary", &learn_conv<S>, "images"_a.noconvert(), "num_filters"_a,
+        "kernel_height"_a, "kernel_width"_a, "lmbda"_a, "iterations"_a, "seed"_a, "method"_a,
+        "batch_size"_a, "zero_mean"_a, "coding_iterations"_a, "filter_iterations"_a,
+        "initial_weights"_a.noconvert(), "threads"_a);
 }
 
 }  // namespace
