@@ -64,7 +64,7 @@ def main():
                     help="the folder holding the built package mlcsc")
     ap.add_argument("--samples", type=int, default=10000)
     ap.add_argument("--alpha", type=float, default=0.04)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     sys.path.insert(0, args.module_dir)
     import mlcsc

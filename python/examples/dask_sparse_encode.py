@@ -16,6 +16,7 @@ Without --scheduler it starts a distributed.LocalCluster of 1, then 2 worker pro
 thread each) on this machine; with it, the same code runs on that cluster (docs/python.md).
 """
 import argparse
+import functools
 import time
 
 import dask.array as da
@@ -33,14 +34,21 @@ def overcomplete_dct():
     return np.einsum("uk,vl->kluv", d1, d1).reshape(256, 64).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=1)
+def sample_images():
+    """scikit-learn's two sample photographs, grey in [0, 1]: read once per worker process."""
+    from sklearn.datasets import load_sample_images
+
+    return [im.mean(axis=2).astype(np.float32) / 255 for im in load_sample_images().images]
+
+
 def cut_patches(block, block_info=None):
     """The chunk's patches: its own seed, random positions in the two sample images."""
-    from sklearn.datasets import load_sample_images
     from sklearn.feature_extraction.image import extract_patches_2d
 
     start = block_info[0]["array-location"][0][0]
     n = block.shape[0]
-    images = [im.mean(axis=2).astype(np.float32) / 255 for im in load_sample_images().images]
+    images = sample_images()
     half = n // 2
     out = np.concatenate([
         extract_patches_2d(images[0], (8, 8), max_patches=half, random_state=start),
