@@ -28,6 +28,7 @@
 
 #include <mlcsc/mlcsc.hpp>
 
+#include "args.hpp"
 #include "image_io.hpp"
 
 namespace {
@@ -55,46 +56,28 @@ void usage(const char* argv0) {
 }
 
 bool parse(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](const char* name) -> const char* {
-      if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a value");
-      return argv[++i];
-    };
-    auto number = [&](const char* name) {
-      const char* v = value(name);
-      char* end = nullptr;
-      const double d = std::strtod(v, &end);
-      if (end == v || *end != '\0' || !std::isfinite(d))
-        throw std::invalid_argument(std::string(name) + " expects a number, got '" + v + "'");
-      return d;
-    };
-    auto integer = [&](const char* name) {
-      const double d = number(name);
-      if (d != std::floor(d) || std::abs(d) > 1e9)
-        throw std::invalid_argument(std::string(name) + " expects an integer");
-      return int(d);
-    };
+  examples::Args args(argc, argv);
+  for (std::string a; args.next(a);) {
     if (a == "--image")
-      o.image = value("--image");
+      o.image = args.value("--image");
     else if (a == "--out")
-      o.out = value("--out");
+      o.out = args.value("--out");
     else if (a == "--lambda")
-      o.lambda = number("--lambda");
+      o.lambda = args.number("--lambda");
     else if (a == "--iters")
-      o.iters = integer("--iters");
+      o.iters = args.integer("--iters");
     else if (a == "--crop")
-      o.crop = integer("--crop");
+      o.crop = args.integer("--crop");
     else if (a == "--filters")
-      o.filters = integer("--filters");
+      o.filters = args.integer("--filters");
     else if (a == "--size")
-      o.size = integer("--size");
+      o.size = args.integer("--size");
     else if (a == "--random")
       o.random = true;
     else if (a == "--help" || a == "-h")
       return false;
     else
-      throw std::invalid_argument("unknown option '" + a + "'");
+      examples::Args::unknown(a);
   }
   if (o.lambda < 0) throw std::invalid_argument("--lambda must be >= 0");
   if (o.iters < 1) throw std::invalid_argument("--iters must be >= 1");
@@ -186,16 +169,8 @@ Image tile_code_maps(const mlcsc::FeatureMaps<double>& g) {
 
 int main(int argc, char** argv) {
   Options o;
-  try {
-    if (!parse(argc, argv, o)) {
-      usage(argv[0]);
-      return 0;
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "csc_image: " << e.what() << "\n";
-    usage(argv[0]);
-    return 2;
-  }
+  if (const int rc = examples::read_command_line("csc_image", argc, argv, o, parse, usage); rc >= 0)
+    return rc;
   try {
     const auto t0 = std::chrono::steady_clock::now();
     Image img = examples::load_gray(o.image);

@@ -219,7 +219,9 @@ class ConvDictionary:
 
     def __init__(self, weights, boundary="circular", stride=1, dilation=1):
         w = _float_array(weights, "weights", ndim=4, axes="(K, C, kh, kw)")
-        self.stride, self.dilation, self.boundary = _pair(stride, "stride"), _pair(dilation, "dilation"), boundary
+        self.stride = _pair(stride, "stride")
+        self.dilation = _pair(dilation, "dilation")
+        self.boundary = boundary
         cls = _mlcsc.ConvDictionary32 if w.dtype == np.float32 else _mlcsc.ConvDictionary64
         self._d = cls(w, boundary, *self.stride, *self.dilation)
         self.dtype = w.dtype
@@ -253,9 +255,9 @@ class ConvDictionary:
 
 def lasso(D, x, lmbda, *, method="fista", max_iter=1000, tol=1e-4, positive=False, n_jobs=None):
     """The convolutional Lasso 0.5 ||x - D g||^2 + lmbda ||g||_1 of every image of x
-    (N, C, H, W) over the ConvDictionary D, from zero, by 'fista' or 'admm' (circular, stride 1:
-    SPORCO's ConvBPDN). Returns (code, info): code (N, K, Hc, Wc); info the iterations (the most
-    any image took), whether every image converged, and the objective (summed)."""
+    (N, C, H, W) over the ConvDictionary D, from zero, by 'fista', 'ista' or 'admm' (circular,
+    stride 1: SPORCO's ConvBPDN). Returns (code, info): code (N, K, Hc, Wc); info the iterations
+    (the most any image took), whether every image converged, and the objective (summed)."""
     if not isinstance(D, ConvDictionary):
         raise TypeError(f"lasso: 'D' must be an mlcsc.ConvDictionary, got {type(D).__name__}")
     if not np.isfinite(lmbda) or lmbda < 0:
@@ -293,7 +295,8 @@ class MultiLayer:
         if not isinstance(thresholds, (list, tuple)) or len(thresholds) != len(self.layers):
             raise ValueError(f"MultiLayer: 'thresholds' must hold one entry per layer "
                              f"({len(self.layers)}), got {thresholds!r}")
-        thr = [[float(t) for t in np.atleast_1d(np.asarray(t, dtype=np.float64))] for t in thresholds]
+        thr = [[float(t) for t in np.atleast_1d(np.asarray(t, dtype=np.float64))]
+               for t in thresholds]
         return _mlcsc.ml_thresholding(self._mlcsc_layers, self.layers[0]._maps(x, "x"), thr,
                                       shrinkage, _threads(n_jobs))
 

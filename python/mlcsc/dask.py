@@ -24,9 +24,12 @@ def sparse_encode(X, dictionary, **kwargs):
     alpha, n_nonzero_coefs, positive, max_iter, n_jobs). The dictionary is a NumPy array
     (n_components, n_features)."""
     if not isinstance(X, da.Array):
-        raise TypeError(f"mlcsc.dask.sparse_encode: 'X' must be a dask.array, got {type(X).__name__}")
+        raise TypeError(
+            f"mlcsc.dask.sparse_encode: 'X' must be a dask.array, got {type(X).__name__}")
     if X.ndim != 2:
-        raise ValueError(f"mlcsc.dask.sparse_encode: 'X' must be 2-D (n_samples, n_features), got shape {X.shape}")
+        raise ValueError(
+            f"mlcsc.dask.sparse_encode: 'X' must be 2-D (n_samples, n_features), got shape "
+            f"{X.shape}")
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     dictionary = _float_array(dictionary, "dictionary", X.dtype)

@@ -80,15 +80,13 @@ py::array_t<S> new_array(Index rows, Index cols) {
   return py::array_t<S>({py::ssize_t(rows), py::ssize_t(cols)});
 }
 
-// The Lasso 0.5||x - D^T c||^2 + alpha ||c||_1 per sample (scikit-learn's lasso_cd / lasso_lars
-// after its 1 / n_features scaling), by exact coordinate descent or FISTA, from zero or `init`.
+// LassoParams from the Python arguments; `method` one of "cd", "fista", "ista", "admm" (each
+// caller offers those its dictionaries take; mlcsc checks the rest).
 template <class S>
-py::array_t<S> encode_lasso(const CArray<S>& X, const CArray<S>& dict, S alpha, bool positive,
-                            int max_iter, S tol, const std::string& method,
-                            const std::optional<CArray<S>>& init, int threads) {
-  const Index B = X.shape(0), m = dict.shape(0);
+mlcsc::LassoParams<S> lasso_params(const char* where, S lambda, bool positive, int max_iter, S tol,
+                                   const std::string& method) {
   mlcsc::LassoParams<S> p;
-  p.lambda = alpha;
+  p.lambda = lambda;
   p.nonnegative = positive;
   p.max_iterations = max_iter;
   p.tolerance = tol;
@@ -96,8 +94,24 @@ py::array_t<S> encode_lasso(const CArray<S>& X, const CArray<S>& dict, S alpha, 
     p.method = mlcsc::Method::CoordinateDescent;
   else if (method == "fista")
     p.method = mlcsc::Method::FISTA;
+  else if (method == "ista")
+    p.method = mlcsc::Method::ISTA;
+  else if (method == "admm")
+    p.method = mlcsc::Method::ADMM;
   else
-    throw std::invalid_argument("sparse_encode: unknown Lasso method '" + method + "'");
+    throw std::invalid_argument(std::string(where) + ": 'method' must be 'fista', 'ista', 'admm' " +
+                                "or 'cd', got '" + method + "'");
+  return p;
+}
+
+// The Lasso 0.5||x - D^T c||^2 + alpha ||c||_1 per sample (scikit-learn's lasso_cd / lasso_lars
+// after its 1 / n_features scaling), by exact coordinate descent or FISTA, from zero or `init`.
+template <class S>
+py::array_t<S> encode_lasso(const CArray<S>& X, const CArray<S>& dict, S alpha, bool positive,
+                            int max_iter, S tol, const std::string& method,
+                            const std::optional<CArray<S>>& init, int threads) {
+  const Index B = X.shape(0), m = dict.shape(0);
+  const auto p = lasso_params<S>("sparse_encode", alpha, positive, max_iter, tol, method);
   auto code = new_array<S>(B, m);
   Map<S> G(code.mutable_data(), m, B);
   {
@@ -275,17 +289,7 @@ template <class S>
 py::tuple conv_lasso(const mlcsc::ConvDictionary<S>& D, const Maps<S>& x, S lambda,
                      const std::string& method, int max_iter, S tol, bool positive, int threads) {
   const auto xv = maps(x, "x");
-  mlcsc::LassoParams<S> p;
-  p.lambda = lambda;
-  p.max_iterations = max_iter;
-  p.tolerance = tol;
-  p.nonnegative = positive;
-  if (method == "fista")
-    p.method = mlcsc::Method::FISTA;
-  else if (method == "admm")
-    p.method = mlcsc::Method::ADMM;
-  else
-    throw std::invalid_argument("lasso: 'method' must be 'fista' or 'admm', got '" + method + "'");
+  const auto p = lasso_params<S>("lasso", lambda, positive, max_iter, tol, method);
   D.check_signal(xv, "lasso", "x");
   auto g = new_maps<S>(xv.batch(), D.num_filters(), D.code_height(xv.height()),
                        D.code_width(xv.width()));
@@ -357,22 +361,9 @@ mlcsc::MultiLayer<mlcsc::ConvDictionary<S>> network(
 template <class S>
 std::vector<mlcsc::LassoParams<S>> per_layer(const std::vector<S>& lambdas, bool nonnegative,
                                              const std::string& method, int max_iter, S tol) {
-  std::vector<mlcsc::LassoParams<S>> p(lambdas.size());
-  for (size_t l = 0; l < p.size(); ++l) {
-    p[l].lambda = lambdas[l];
-    p[l].nonnegative = nonnegative;
-    p[l].max_iterations = max_iter;
-    p[l].tolerance = tol;
-    if (method == "fista")
-      p[l].method = mlcsc::Method::FISTA;
-    else if (method == "admm")
-      p[l].method = mlcsc::Method::ADMM;
-    else if (method == "ista")
-      p[l].method = mlcsc::Method::ISTA;
-    else
-      throw std::invalid_argument("MultiLayer: 'method' must be 'fista', 'ista' or 'admm', got '" +
-                                  method + "'");
-  }
+  std::vector<mlcsc::LassoParams<S>> p;
+  for (const S lambda : lambdas)
+    p.push_back(lasso_params<S>("MultiLayer", lambda, nonnegative, max_iter, tol, method));
   return p;
 }
 

@@ -129,7 +129,7 @@ def test_conv_bad_input():
     with pytest.raises(ValueError, match="weights"):
         mlcsc.ConvDictionary(bad)
     with pytest.raises(ValueError, match="'method' must be"):
-        mlcsc.lasso(D, np.zeros((1, 2, 8, 8)), 0.1, method="ista")
+        mlcsc.lasso(D, np.zeros((1, 2, 8, 8)), 0.1, method="lars")
     with pytest.raises(ValueError, match="ADMM"):  # ADMM needs a circular, stride-1 dictionary
         mlcsc.lasso(mlcsc.ConvDictionary(W, boundary="zero"), np.zeros((1, 2, 8, 8)), 0.1,
                     method="admm")

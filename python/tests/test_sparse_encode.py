@@ -161,9 +161,11 @@ def test_dtypes():
 def test_bad_input_names_the_argument():
     rng = np.random.default_rng(6)
     X, D = random_problem(rng)
-    with pytest.raises(ValueError, match=r"'dictionary' must have 23 columns .* 57 x 23\), got 41 x 22"):
+    with pytest.raises(ValueError,
+                       match=r"'dictionary' must have 23 columns .* 57 x 23\), got 41 x 22"):
         mlcsc.sparse_encode(X, D[:, :22])
-    with pytest.raises(ValueError, match=r"X: expected a 2-D array \(n_samples, n_features\), got shape \(23,\)"):
+    with pytest.raises(ValueError, match=r"X: expected a 2-D array \(n_samples, n_features\), "
+                                         r"got shape \(23,\)"):
         mlcsc.sparse_encode(X[0], D)
     with pytest.raises(ValueError, match=r"0 sample\(s\) \(shape=\(0, 23\)\)"):
         mlcsc.sparse_encode(X[:0], D)
