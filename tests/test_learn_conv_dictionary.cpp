@@ -248,6 +248,9 @@ TEST_CASE("learn_conv_dictionary: zero mean, several channels, seeds, the callba
   const auto c = mlcsc::learn_conv_dictionary(images, p);
   REQUIRE(b.dictionary.filters() == c.dictionary.filters());
   REQUIRE(b.dictionary.filters() == a.dictionary.filters());  // the callback only stopped it
+  // a view of the caller's own buffer is read in place, with the same result
+  const mlcsc::ConstFeatureMapsView<double> view(images.data().data(), 2, 3, 13, 11);
+  REQUIRE(mlcsc::learn_conv_dictionary(view, p).dictionary.filters() == b.dictionary.filters());
   p.seed = 8;
   REQUIRE(mlcsc::learn_conv_dictionary(images, p).dictionary.filters() != b.dictionary.filters());
   // online: the seed also draws the mini-batches (one image of two each iteration)

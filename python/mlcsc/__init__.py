@@ -323,7 +323,7 @@ def learn_conv_dictionary(images, n_filters, kernel_size, lmbda, *, iterations=1
     ConvBPDNDictLearn ('batch') or OnlineConvBPDNDictLearn ('online'): returns
     (ConvDictionary, objective per iteration, codes (N, K, H, W)). kernel_size: an int or
     (kh, kw). 0 for coding_iterations / filter_iterations: the method's defaults (C++
-    ConvDictLearnParams). The images are copied once into the learner."""
+    ConvDictLearnParams). The images are read in place (a C-contiguous array of the dtype)."""
     x = _float_array(images, "images", ndim=4, axes="(N, C, H, W)")
     kh, kw = _pair(kernel_size, "kernel_size")
     init = None

@@ -446,7 +446,7 @@ py::tuple ml_fista(const std::vector<mlcsc::ConvDictionary<S>>& layers, const Ma
   return py::make_tuple(codes, stats<S>(r.back()));
 }
 
-// learn_conv_dictionary on images (N, C, H, W) read in place: (weights, objective, code).
+// learn_conv_dictionary on images (N, C, H, W), read in place: (weights, objective, code).
 template <class S>
 py::tuple learn_conv(const Maps<S>& images, Index num_filters, Index kh, Index kw, S lambda,
                      int iterations, unsigned seed, const std::string& method, Index batch_size,
@@ -471,14 +471,12 @@ py::tuple learn_conv(const Maps<S>& images, Index num_filters, Index kh, Index k
   p.coding_iterations = coding_iterations;
   if (filter_iterations > 0) p.filter_iterations = filter_iterations;
   if (initial) p.initial_filters = mlcsc::FeatureMaps<S>(maps(*initial, "initial_weights"));
-  const auto xv = maps(images, "images");
-  mlcsc::FeatureMaps<S> owned;
+  const auto xv = maps(images, "images");  // read in place
   std::optional<mlcsc::ConvDictLearnResult<S>> r;
   {
     py::gil_scoped_release unlocked;
     Threads t(threads);
-    owned = mlcsc::FeatureMaps<S>(xv);  // learn_conv_dictionary takes an owned batch
-    r = mlcsc::learn_conv_dictionary(owned, p);
+    r = mlcsc::learn_conv_dictionary(xv, p);
   }
   const auto& D = r->dictionary;
   auto w = new_maps<S>(D.num_filters(), D.channels(), D.kernel_height(), D.kernel_width());

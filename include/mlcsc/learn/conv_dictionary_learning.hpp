@@ -240,7 +240,7 @@ LassoParams<Scalar> conv_coding_params(const ConvDictLearnParams<Scalar>& p) {
 /// 0.5 ||D x - s||^2 + lambda ||x||_1, summed in double; `model` is scratch of the images' shape.
 template <class Scalar>
 Scalar conv_lasso_objective(const ConvDictionary<Scalar>& D, const FeatureMaps<Scalar>& x,
-                            const FeatureMaps<Scalar>& s, Scalar lambda,
+                            const ConstFeatureMapsView<no_deduce_t<Scalar>>& s, Scalar lambda,
                             FeatureMaps<Scalar>& model) {
   D.synthesize(x, model);
   const double fit = 0.5 * (model.data() - s.data()).template cast<double>().squaredNorm();
@@ -250,7 +250,7 @@ Scalar conv_lasso_objective(const ConvDictionary<Scalar>& D, const FeatureMaps<S
 
 /// The batch method (ConvDictLearnMethod::Batch), from the filters in D.
 template <class Scalar>
-ConvDictLearnResult<Scalar> learn_conv_batch(const FeatureMaps<Scalar>& images,
+ConvDictLearnResult<Scalar> learn_conv_batch(const ConstFeatureMapsView<Scalar>& images,
                                              const ConvDictLearnParams<Scalar>& p,
                                              ConvDictionary<Scalar> D, LearnRng& rng) {
   const Index N = images.batch(), C = images.channels(), H = images.height(), W = images.width();
@@ -265,8 +265,7 @@ ConvDictLearnResult<Scalar> learn_conv_batch(const FeatureMaps<Scalar>& images,
   FeatureMaps<Scalar> code(N, K, H, W), model(N, C, H, W);
   std::vector<Scalar> objective;
   for (int it = 1; it <= p.iterations; ++it) {
-    coder.run(ConstFeatureMapsView<Scalar>(images), FeatureMapsView<Scalar>(code), lp, coding,
-              it > 1);
+    coder.run(images, FeatureMapsView<Scalar>(code), lp, coding, it > 1);
     step.set_code(code);
     step.run(f, pad_h, pad_w, p.filter_iterations);
     // unit-norm filters, their codes scaled inversely (the fit is unchanged, the l1 term no larger)
@@ -293,7 +292,7 @@ ConvDictLearnResult<Scalar> learn_conv_batch(const FeatureMaps<Scalar>& images,
 ///   eta_t = step_a / ((t + step_b) L_t), L_t the mini-batch's Lipschitz bound,
 /// P onto {support, zero mean if asked, unit norm} (SPORCO's OnlineConvBPDNDictLearn).
 template <class Scalar>
-ConvDictLearnResult<Scalar> learn_conv_online(const FeatureMaps<Scalar>& images,
+ConvDictLearnResult<Scalar> learn_conv_online(const ConstFeatureMapsView<Scalar>& images,
                                               const ConvDictLearnParams<Scalar>& p,
                                               ConvDictionary<Scalar> D, LearnRng& rng) {
   const Index N = images.batch(), C = images.channels(), H = images.height(), W = images.width();
@@ -335,8 +334,7 @@ ConvDictLearnResult<Scalar> learn_conv_online(const FeatureMaps<Scalar>& images,
     if (p.callback && !p.callback(it, obj)) break;
   }
   FeatureMaps<Scalar> all(N, K, H, W);
-  ConvAdmm<ConvDictionary<Scalar>>(D).run(ConstFeatureMapsView<Scalar>(images),
-                                          FeatureMapsView<Scalar>(all), lp, coding);
+  ConvAdmm<ConvDictionary<Scalar>>(D).run(images, FeatureMapsView<Scalar>(all), lp, coding);
   return ConvDictLearnResult<Scalar>{std::move(D), std::move(objective), std::move(all)};
 }
 
@@ -353,11 +351,14 @@ ConvDictLearnResult<Scalar> learn_conv_online(const FeatureMaps<Scalar>& images,
 ///   p.num_filters = 64;  p.kernel_height = p.kernel_width = 8;  p.lambda = 0.2f;
 ///   auto r = mlcsc::learn_conv_dictionary(images, p);  // r.dictionary, r.objective, r.code
 /// \endcode
-/// Throws std::invalid_argument for empty or non-finite images and invalid parameters (naming
-/// the field). Seeded: the same images, parameters and seed give the same dictionary.
+/// `images` are FeatureMaps or a view of your own buffer (FeatureMapsView / ConstFeatureMapsView,
+/// read in place). Throws std::invalid_argument for empty or non-finite images and invalid
+/// parameters (naming the field). Seeded: the same images, parameters and seed give the same
+/// dictionary.
 template <class Scalar>
-ConvDictLearnResult<Scalar> learn_conv_dictionary(const FeatureMaps<Scalar>& images,
-                                                  const ConvDictLearnParams<Scalar>& p) {
+ConvDictLearnResult<Scalar> learn_conv_dictionary(
+    ConstFeatureMapsView<internal::no_deduce_t<Scalar>> images,
+    const ConvDictLearnParams<Scalar>& p) {
   const char* where = "learn_conv_dictionary";
   if (images.size() == 0)
     internal::throw_invalid(where, ": 'images' must be a nonempty batch, got ", images.batch(),
