@@ -31,6 +31,7 @@ __all__ = [
     "SparseCoder",
     "MiniBatchDictionaryLearning",
     "learn_dictionary",
+    "online_step",
 ]
 
 _ALGORITHMS = ("lasso_cd", "lasso_lars", "fista", "omp", "threshold")
@@ -348,12 +349,27 @@ def learn_dictionary(
     shuffle=True,
     positive=False,
     dict_init=None,
+    tol=0.0,
+    max_no_improvement=0,
+    forgetting=8.0,
+    step_callback=None,
+    return_state=False,
     n_jobs=None,
 ):
     """Online dictionary learning (Mairal et al. 2010) on the rows of X with mlcsc's exact Lasso
     codes: returns (components, objective), components (n_components, n_features) with unit
-    rows, objective the Lasso objective of all of X after each epoch. `positive` makes codes and
-    atoms non-negative."""
+    rows, objective the Lasso objective of all of X after each epoch (the last one: of the
+    final components). `positive` makes codes and atoms non-negative.
+
+    Early stopping as scikit-learn's MiniBatchDictionaryLearning (0 switches a rule off): after
+    the first min(100, n_samples / batch_size) mini-batches, stop when a step moves the
+    components by at most `tol` (Frobenius norm / n_components) or when the averaged mini-batch
+    objective has not improved for `max_no_improvement` mini-batches. `forgetting` is rho of
+    Mairal et al. 3.4.2 (1: scikit-learn's weights; mlcsc's default 8 forgets faster).
+    `step_callback(step, batch_objective)` is called after every mini-batch; returning False
+    stops. With `return_state`, returns (components, objective, state), state a dict with
+    'steps', 'converged' and the statistics 'A' (n_components, n_components) and 'B'
+    (n_components, n_features) that online_step continues from."""
     X = _float_array(X, "X")
     dtype = X.dtype
     if dict_init is not None:
@@ -363,20 +379,56 @@ def learn_dictionary(
                 f"learn_dictionary: 'dict_init' must be {n_components} x {X.shape[1]}, "
                 f"got {dict_init.shape[0]} x {dict_init.shape[1]}"
             )
-    seed = _seed(random_state)
-    components, objective = _mlcsc.learn_dictionary(
+    if step_callback is not None and not callable(step_callback):
+        raise TypeError(f"learn_dictionary: 'step_callback' must be callable or None, got "
+                        f"{type(step_callback).__name__}")
+    components, objective, steps, converged, A, B = _mlcsc.learn_dictionary(
         X,
         int(n_components),
         float(alpha),
         int(epochs),
         int(batch_size),
-        seed,
+        _seed(random_state),
         bool(shuffle),
         bool(positive),
         dict_init,
+        float(tol),
+        int(max_no_improvement),
+        float(forgetting),
+        step_callback,
         _threads(n_jobs),
     )
-    return components, np.asarray(objective, dtype=dtype)
+    objective = np.asarray(objective, dtype=dtype)
+    if return_state:
+        return components, objective, dict(steps=steps, converged=converged, A=A, B=B)
+    return components, objective
+
+
+def online_step(X, components, A, B, steps, *, alpha=1.0, positive=False, forgetting=8.0,
+                n_jobs=None):
+    """One step of online dictionary learning on the mini-batch X (n_samples, n_features), as
+    scikit-learn's MiniBatchDictionaryLearning.partial_fit: codes X by the exact Lasso with
+    `components` (n_components, n_features), updates the statistics A (n_components,
+    n_components) and B (n_components, n_features), weighing X as the mini-batch after `steps`
+    others, and moves every component; components, A and B are updated in place (C-contiguous
+    writeable arrays of X's dtype). Returns the mini-batch's Lasso objective (summed over its
+    rows) with the components it was coded with."""
+    X = _float_array(X, "X")
+    m, n = np.shape(components)
+    if X.shape[1] != n:
+        raise ValueError(f"online_step: 'X' must have {n} columns (the components' "
+                         f"{m} x {n}), got {X.shape[0]} x {X.shape[1]}")
+    for name, a, shape in (("components", components, (m, n)), ("A", A, (m, m)),
+                           ("B", B, (m, n))):
+        if not (isinstance(a, np.ndarray) and a.dtype == X.dtype and a.flags.c_contiguous
+                and a.flags.writeable):
+            raise ValueError(f"online_step: '{name}' must be a writeable C-contiguous "
+                             f"{X.dtype} array (it is updated in place)")
+        if a.shape != shape:
+            raise ValueError(f"online_step: '{name}' must be {shape[0]} x {shape[1]}, got "
+                             f"{' x '.join(map(str, a.shape))}")
+    return _mlcsc.online_step(X, components, A, B, int(steps), float(alpha), bool(positive),
+                              float(forgetting), _threads(n_jobs))
 
 
 def _seed(random_state):

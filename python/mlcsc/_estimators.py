@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from . import _float_array, _seed, learn_dictionary, sparse_encode
+from . import _float_array, _mlcsc, _seed, learn_dictionary, online_step, sparse_encode
 
 
 class _Coding:
@@ -94,11 +94,12 @@ class MiniBatchDictionaryLearning(_Coding, TransformerMixin, BaseEstimator):
     online learning (Mairal et al. 2010) with mlcsc's exact Lasso as the coding step
     (fit_algorithm 'lars' and 'cd' both name it: the Lasso has one solution).
 
-    Differences (docs/python.md): max_iter counts epochs and all of them run (tol and
-    max_no_improvement are accepted, and not used); with neither max_iter nor n_iter the
-    default is scikit-learn's 1000 mini-batches, rounded up to whole epochs; batch_size
-    defaults to 256 (scikit-learn 1.4's); positive_code and positive_dict must be equal
-    (mlcsc learns non-negative codes and atoms together); callback is not supported.
+    Differences (docs/python.md): max_iter counts epochs (scikit-learn's early stopping by tol
+    and max_no_improvement applies, as scikit-learn's, when max_iter is given); with neither
+    max_iter nor n_iter the default is scikit-learn's 1000 mini-batches, rounded up to whole
+    epochs; batch_size defaults to 256 (scikit-learn 1.4's); positive_code and positive_dict
+    must be equal (mlcsc learns non-negative codes and atoms together); callback gets a dict
+    with 'self', 'i' and 'batch_objective' rather than fit's locals().
     """
 
     def __init__(
@@ -148,10 +149,7 @@ class MiniBatchDictionaryLearning(_Coding, TransformerMixin, BaseEstimator):
         self.tol = tol
         self.max_no_improvement = max_no_improvement
 
-    def fit(self, X, y=None):
-        """Learns the dictionary from the rows of X; returns self."""
-        X = self._input(X, reset=True)
-        n_samples, n_features = X.shape
+    def _check_params(self, n_features):
         if self.fit_algorithm not in ("lars", "cd"):
             raise ValueError(
                 f"fit_algorithm must be 'lars' or 'cd', got {self.fit_algorithm!r}"
@@ -161,32 +159,94 @@ class MiniBatchDictionaryLearning(_Coding, TransformerMixin, BaseEstimator):
                 "mlcsc learns non-negative codes and atoms together: positive_code and "
                 f"positive_dict must be equal, got {self.positive_code} and {self.positive_dict}"
             )
-        if self.callback is not None:
-            raise ValueError("callback is not supported by mlcsc's MiniBatchDictionaryLearning")
-        n_components = n_features if self.n_components is None else int(self.n_components)
-        batch_size = int(self.batch_size)
-        if self.max_iter is not None:
+        if self.callback is not None and not callable(self.callback):
+            raise ValueError(f"callback must be callable or None, got {self.callback!r}")
+        return n_features if self.n_components is None else int(self.n_components)
+
+    def _step_callback(self):
+        """scikit-learn calls callback(locals()) after every mini-batch of fit; mlcsc's gets a
+        dict with the estimator ('self'), the mini-batch's index ('i', from 0) and its Lasso
+        objective summed over its rows ('batch_objective')."""
+        if self.callback is None:
+            return None
+
+        def step(i, objective):
+            self.callback({"self": self, "i": i - 1, "batch_objective": objective})
+            return True
+
+        return step
+
+    def fit(self, X, y=None):
+        """Learns the dictionary from the rows of X; returns self."""
+        X = self._input(X, reset=True)
+        n_samples, n_features = X.shape
+        n_components = self._check_params(n_features)
+        batch_size = min(int(self.batch_size), n_samples)
+        steps_per_epoch = math.ceil(n_samples / batch_size)
+        if self.max_iter is not None:  # scikit-learn's early stopping applies
             epochs = int(self.max_iter)
+            tol = float(self.tol)
+            max_no_improvement = (0 if self.max_no_improvement is None
+                                  else int(self.max_no_improvement))
         else:
             n_iter = 1000 if self.n_iter == "deprecated" else int(self.n_iter)
-            epochs = max(1, math.ceil(n_iter * batch_size / n_samples))
+            epochs = max(1, math.ceil(n_iter / steps_per_epoch))
+            tol, max_no_improvement = 0.0, 0
         dict_init = None
         if self.dict_init is not None:
             dict_init = np.asarray(self.dict_init, dtype=X.dtype)
-        self.components_, self._objective = learn_dictionary(
+        self.components_, self._objective, state = learn_dictionary(
             X,
             n_components,
             alpha=self.alpha,
             epochs=epochs,
-            batch_size=min(batch_size, n_samples),
+            batch_size=batch_size,
             random_state=_seed(self.random_state),
             shuffle=self.shuffle,
             positive=self.positive_dict,
             dict_init=dict_init,
+            tol=tol,
+            max_no_improvement=max_no_improvement,
+            step_callback=self._step_callback(),
+            return_state=True,
             n_jobs=self.n_jobs,
         )
-        self.n_iter_ = epochs
-        self.n_steps_ = epochs * math.ceil(n_samples / min(batch_size, n_samples))
+        self._inner_stats = (state["A"], state["B"])
+        self.n_steps_ = state["steps"]
+        self.n_iter_ = math.ceil(self.n_steps_ / steps_per_epoch)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """One online step on the rows of X as a mini-batch (scikit-learn's partial_fit): the
+        first call starts from dict_init or n_components rows of X drawn with random_state;
+        later calls continue from components_ and the statistics of every earlier step (of fit
+        too). Returns self."""
+        fitted = hasattr(self, "components_")
+        X = self._input(X, reset=not fitted)
+        if not fitted:
+            n_components = self._check_params(X.shape[1])
+            if self.dict_init is not None:
+                components = _float_array(self.dict_init, "dict_init", X.dtype)
+                if components.shape != (n_components, X.shape[1]):
+                    raise ValueError(
+                        f"dict_init must be {n_components} x {X.shape[1]}, got "
+                        f"{components.shape[0]} x {components.shape[1]}"
+                    )
+                components = components.copy()
+            else:
+                components = _mlcsc.initial_atoms(X, n_components, _seed(self.random_state),
+                                                  bool(self.positive_dict))
+            self._inner_stats = (np.zeros((n_components, n_components), X.dtype),
+                                 np.zeros((n_components, X.shape[1]), X.dtype))
+            self.n_steps_ = 0
+        else:
+            components = np.array(self.components_, copy=True, order="C")
+            X = X.astype(components.dtype, copy=False)
+        A, B = (np.array(a, dtype=components.dtype, order="C") for a in self._inner_stats)
+        online_step(X, components, A, B, self.n_steps_, alpha=self.alpha,
+                    positive=self.positive_dict, n_jobs=self.n_jobs)
+        self.components_, self._inner_stats = components, (A, B)
+        self.n_steps_ += 1
         return self
 
     def transform(self, X, y=None):

@@ -16,6 +16,8 @@
 #include <algorithm>
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -169,12 +171,46 @@ py::array_t<S> encode_omp(const CArray<S>& X, const CArray<S>& dict, int n_nonze
   return code;
 }
 
-// learn_dictionary (online, Mairal et al. 2010) on X's rows; returns the components
-// (n_components x n_features, C order, unit-norm rows) and the objective per epoch.
+// An m x k matrix as a new C-ordered k x m array (mlcsc's column-major atoms and statistics are
+// scikit-learn's rows).
+template <class S>
+py::array_t<S> rows_of(const mlcsc::Matrix<S>& M) {
+  auto a = new_array<S>(M.cols(), M.rows());
+  Map<S>(a.mutable_data(), M.rows(), M.cols()) = M;
+  return a;
+}
+
+// A Python callable step_callback(step, batch_objective) -> bool (None: continue) for the C++
+// learner, which runs with the GIL released: the call takes the GIL, and an exception the
+// callable raises stops learning and is re-raised once the learner has returned.
+template <class S>
+struct StepCallback {
+  py::object fn;
+  std::exception_ptr error;
+  std::function<bool(Index, S)> function() {
+    if (fn.is_none()) return {};
+    return [this](Index step, S objective) {
+      py::gil_scoped_acquire locked;
+      try {
+        const py::object r = fn(step, double(objective));
+        return r.is_none() || r.cast<bool>();
+      } catch (...) {
+        error = std::current_exception();
+        return false;
+      }
+    };
+  }
+};
+
+// learn_dictionary (online, Mairal et al. 2010) on X's rows with scikit-learn's early stopping
+// (tol, max_no_improvement; 0 = off) and step callback: returns (components n_components x
+// n_features C order with unit rows, objective per epoch, steps, converged, A, B): A and B, the
+// statistics (B as n_components x n_features), resume learning in online_step.
 template <class S>
 py::tuple learn_dictionary(const CArray<S>& X, Index n_components, S alpha, int epochs,
                            Index batch_size, unsigned seed, bool shuffle, bool positive,
-                           const std::optional<CArray<S>>& dict_init, int threads) {
+                           const std::optional<CArray<S>>& dict_init, S tol, int max_no_improvement,
+                           S forgetting, const py::object& step_callback, int threads) {
   mlcsc::DictLearnParams<S> p;
   p.num_atoms = n_components;
   p.lambda = alpha;
@@ -183,17 +219,61 @@ py::tuple learn_dictionary(const CArray<S>& X, Index n_components, S alpha, int 
   p.seed = seed;
   p.shuffle = shuffle;
   p.nonnegative = positive;
+  p.tolerance = tol;
+  p.max_no_improvement = max_no_improvement;
+  p.forgetting = forgetting;
+  StepCallback<S> callback{step_callback, nullptr};
+  p.step_callback = callback.function();
   if (dict_init) p.initial_dictionary = columns(*dict_init);
-  auto components = new_array<S>(n_components, X.shape(1));
-  std::vector<S> objective;
+  std::optional<mlcsc::DictLearnResult<S>> r;
   {
     py::gil_scoped_release unlocked;
     Threads t(threads);
-    auto r = mlcsc::learn_dictionary(columns(X), p);
-    Map<S>(components.mutable_data(), X.shape(1), n_components) = r.dictionary.matrix();
-    objective = std::move(r.objective);
+    r = mlcsc::learn_dictionary(columns(X), p);
   }
-  return py::make_tuple(components, objective);
+  if (callback.error) std::rethrow_exception(callback.error);
+  return py::make_tuple(rows_of(r->dictionary.matrix()), r->objective, r->steps, r->converged,
+                        rows_of(r->A), rows_of(r->B));
+}
+
+// One online step on the mini-batch X (scikit-learn's partial_fit): the components (n_components
+// x n_features), A (n_components^2) and B (n_components x n_features) are updated in place;
+// `steps` mini-batches came before. The statistics weigh X as a mini-batch of its own size, as
+// scikit-learn's. Returns the mini-batch's Lasso objective with the components it was coded with.
+template <class S>
+double online_step(const CArray<S>& X, CArray<S>& components, CArray<S>& A, CArray<S>& B,
+                   Index steps, S alpha, bool positive, S forgetting, int threads) {
+  const Index m = components.shape(0), n = components.shape(1);
+  mlcsc::DictLearnParams<S> p;
+  p.num_atoms = m;
+  p.lambda = alpha;
+  p.nonnegative = positive;
+  p.forgetting = forgetting;
+  p.batch_size = X.shape(0);
+  Map<S> D(components.mutable_data(), n, m), a(A.mutable_data(), A.shape(1), A.shape(0)),
+      b(B.mutable_data(), B.shape(1), B.shape(0));
+  S objective = 0;
+  {
+    py::gil_scoped_release unlocked;
+    Threads t(threads);
+    mlcsc::OnlineDictionaryLearner<S> learner(p, D, a, b, steps);
+    objective = learner.partial_fit(columns(X));
+    D = learner.atoms();
+    a = learner.A();
+    b = learner.B();
+  }
+  return double(objective);
+}
+
+// The initial atoms learn_dictionary would choose: n_components distinct rows of X drawn with
+// `seed`, normalized (their positive parts when `positive`).
+template <class S>
+py::array_t<S> initial_atoms(const CArray<S>& X, Index n_components, unsigned seed, bool positive) {
+  mlcsc::internal::require_finite(columns(X), "initial_atoms", "X");
+  if (n_components < 1)
+    throw std::invalid_argument("n_components must be >= 1, got " + std::to_string(n_components));
+  mlcsc::internal::LearnRng rng(seed);
+  return rows_of(mlcsc::internal::initial_atoms<S>(columns(X), n_components, positive, rng));
 }
 
 // The address of the buffer a C-contiguous array is read from, through the same binding path
@@ -333,13 +413,15 @@ void bind_conv(py::module_& m, const char* name) {
 
 // --- multi-layer and convolutional learning ---------------------------------------------------
 
-// A feature-maps object as a new NumPy array (the multi-layer pursuits return owned codes: one
-// copy each).
+// Feature maps the C++ side computed, handed over to NumPy without a copy: the array views the
+// maps' buffer and owns the maps through a capsule that frees them with the array.
 template <class S>
-py::array_t<S> to_array(const mlcsc::FeatureMaps<S>& f) {
-  auto a = new_maps<S>(f.batch(), f.channels(), f.height(), f.width());
-  std::copy(f.data().data(), f.data().data() + f.data().size(), a.mutable_data());
-  return a;
+py::array_t<S> to_array(mlcsc::FeatureMaps<S>&& f) {
+  auto* owned = new mlcsc::FeatureMaps<S>(std::move(f));
+  py::capsule base(owned, [](void* p) { delete static_cast<mlcsc::FeatureMaps<S>*>(p); });
+  return py::array_t<S>({py::ssize_t(owned->batch()), py::ssize_t(owned->channels()),
+                         py::ssize_t(owned->height()), py::ssize_t(owned->width())},
+                        owned->data().data(), base);
 }
 
 mlcsc::Shrinkage shrinkage_of(const std::string& s) {
@@ -392,7 +474,7 @@ py::list ml_thresholding(const std::vector<mlcsc::ConvDictionary<S>>& layers, co
     codes = net.layered_thresholding(xv, thr, kind);
   }
   py::list out;
-  for (const auto& c : codes) out.append(to_array(c));
+  for (auto& c : codes) out.append(to_array(std::move(c)));
   return out;
 }
 
@@ -420,7 +502,7 @@ py::list ml_layered_lasso(const std::vector<mlcsc::ConvDictionary<S>>& layers, c
     r = net.layered_lasso(xv, p);
   }
   py::list out;
-  for (const auto& e : r) out.append(py::make_tuple(to_array(e.code), stats<S>(e)));
+  for (auto& e : r) out.append(py::make_tuple(to_array(std::move(e.code)), stats<S>(e)));
   return out;
 }
 
@@ -441,9 +523,10 @@ py::tuple ml_fista(const std::vector<mlcsc::ConvDictionary<S>>& layers, const Ma
     Threads t(threads);
     r = net.ml_fista(xv, p);
   }
+  py::dict info = stats<S>(r.back());
   py::list codes;
-  for (const auto& e : r) codes.append(to_array(e.code));
-  return py::make_tuple(codes, stats<S>(r.back()));
+  for (auto& e : r) codes.append(to_array(std::move(e.code)));
+  return py::make_tuple(codes, info);
 }
 
 // learn_conv_dictionary on images (N, C, H, W), read in place: (weights, objective, code).
@@ -482,7 +565,7 @@ py::tuple learn_conv(const Maps<S>& images, Index num_filters, Index kh, Index k
   auto w = new_maps<S>(D.num_filters(), D.channels(), D.kernel_height(), D.kernel_width());
   Eigen::Map<mlcsc::RowMatrix<S>>(w.mutable_data(), D.num_filters(), D.filters().cols()) =
       D.filters();
-  return py::make_tuple(w, r->objective, to_array(r->code));
+  return py::make_tuple(w, r->objective, to_array(std::move(r->code)));
 }
 
 template <class S>
@@ -496,7 +579,12 @@ void bind(py::module_& m) {
         "n_nonzero_coefs"_a, "threads"_a);
   m.def("learn_dictionary", &learn_dictionary<S>, "X"_a.noconvert(), "n_components"_a, "alpha"_a,
         "epochs"_a, "batch_size"_a, "seed"_a, "shuffle"_a, "positive"_a, "dict_init"_a.noconvert(),
+        "tol"_a, "max_no_improvement"_a, "forgetting"_a, "step_callback"_a, "threads"_a);
+  m.def("online_step", &online_step<S>, "X"_a.noconvert(), "components"_a.noconvert(),
+        "A"_a.noconvert(), "B"_a.noconvert(), "steps"_a, "alpha"_a, "positive"_a, "forgetting"_a,
         "threads"_a);
+  m.def("initial_atoms", &initial_atoms<S>, "X"_a.noconvert(), "n_components"_a, "seed"_a,
+        "positive"_a);
   m.def("buffer_address", &buffer_address<S>, "a"_a.noconvert());
   m.def("ml_thresholding", &ml_thresholding<S>, "layers"_a, "x"_a.noconvert(), "thresholds"_a,
         "shrinkage"_a, "threads"_a);

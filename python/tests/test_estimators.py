@@ -95,3 +95,85 @@ def test_mini_batch_dictionary_learning_bad_parameters():
     nonneg = mlcsc.MiniBatchDictionaryLearning(4, positive_code=True, positive_dict=True,
                                                max_iter=2, random_state=1).fit(np.abs(X))
     assert (nonneg.components_ >= 0).all()
+
+
+def test_partial_fit_streams_what_fit_learns():
+    # fit over 6 mini-batches in order (one epoch, no shuffling: fewer steps than scikit-learn's
+    # warm-up, so no early stop) = fit on the first 4 then partial_fit on the last 2 = partial_fit
+    # on all 6, from the same dict_init.
+    X, D0 = patches(n=300, seed=3)
+    D0 = D0[:40]
+    kw = dict(n_components=40, alpha=0.1, batch_size=50, shuffle=False, dict_init=D0,
+              max_iter=1, random_state=0)
+    whole = mlcsc.MiniBatchDictionaryLearning(**kw).fit(X)
+    assert whole.n_steps_ == 6 and whole.n_iter_ == 1
+    part = mlcsc.MiniBatchDictionaryLearning(**kw).fit(X[:200])
+    for s in (200, 250):
+        assert part.partial_fit(X[s:s + 50]) is part
+    streamed = mlcsc.MiniBatchDictionaryLearning(**kw)
+    for s in range(0, 300, 50):
+        streamed.partial_fit(X[s:s + 50])
+    for est in (part, streamed):
+        assert est.n_steps_ == 6
+        np.testing.assert_allclose(est.components_, whole.components_, atol=1e-10)
+    # the statistics carried between calls matter: without them the result differs
+    fresh = mlcsc.MiniBatchDictionaryLearning(**dict(kw, dict_init=part.components_))
+    fresh.partial_fit(X[250:])
+    assert np.abs(fresh.components_ - whole.components_).max() > 1e-6
+    # partial_fit on data of another width: scikit-learn's message
+    with pytest.raises(ValueError, match="X has 5 features"):
+        streamed.partial_fit(X[:10, :5])
+    # the first call without dict_init draws its atoms from X: unit rows, seeded
+    a = mlcsc.MiniBatchDictionaryLearning(n_components=30, alpha=0.1, random_state=4)
+    b = clone(a)
+    a.partial_fit(X[:100])
+    b.partial_fit(X[:100])
+    np.testing.assert_array_equal(a.components_, b.components_)
+    np.testing.assert_allclose(np.linalg.norm(a.components_, axis=1), 1, atol=1e-10)
+
+
+def test_early_stopping_and_callback_as_scikit_learn():
+    # A tol no step can fail to meet stops both at the first step after scikit-learn's warm-up:
+    # mini-batch t of b rows is skipped while t <= min(100, n_samples / b), so 1..15 (1,000 / 64
+    # = 15.6) and 16, the epoch's short last one (40 rows: 1,000 / 40 = 25); it stops at 17.
+    X, _ = patches(n=1000, seed=5)
+    kw = dict(n_components=32, alpha=0.1, batch_size=64, max_iter=5, tol=10.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SkMBDL(**kw).fit(X)
+    seen = []
+    ours = mlcsc.MiniBatchDictionaryLearning(**kw, callback=lambda env: seen.append(env["i"]))
+    ours.fit(X)
+    assert ours.n_steps_ == theirs.n_steps_ == 17
+    assert ours.n_iter_ == theirs.n_iter_ == 2
+    assert seen == list(range(17))
+    # off (tol = 0, max_no_improvement = None): every epoch runs
+    full = mlcsc.MiniBatchDictionaryLearning(**dict(kw, tol=0, max_no_improvement=None)).fit(X)
+    assert full.n_steps_ == 5 * 16 and full.n_iter_ == 5
+    # an exception in the callback stops learning and reaches the caller
+    def fail(env):
+        raise KeyError("stop here")
+
+    with pytest.raises(KeyError, match="stop here"):
+        mlcsc.MiniBatchDictionaryLearning(**kw, callback=fail).fit(X)
+    with pytest.raises(ValueError, match="callback must be callable"):
+        mlcsc.MiniBatchDictionaryLearning(**kw, callback=3).fit(X)
+
+
+def test_online_step_checks_its_state():
+    X, D = patches(n=50, seed=6)
+    D = D[:20].copy()
+    A, B = np.zeros((20, 20)), np.zeros((20, 64))
+    obj = mlcsc.online_step(X, D, A, B, 0, alpha=0.1)
+    assert obj > 0 and np.allclose(A, A.T) and np.trace(A) > 0
+    np.testing.assert_allclose(np.linalg.norm(D, axis=1), 1, atol=1e-12)
+    frozen = B.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="'B' must be a writeable"):
+        mlcsc.online_step(X, D, A, frozen, 1)
+    with pytest.raises(ValueError, match="'A' must be 20 x 20, got 20 x 64"):
+        mlcsc.online_step(X, D, B, B, 1)
+    with pytest.raises(ValueError, match="'X' must have 64 columns"):
+        mlcsc.online_step(X[:, :8], D, A, B, 1)
+    with pytest.raises(ValueError, match="'steps'"):
+        mlcsc.online_step(X, D, A, B, -1)

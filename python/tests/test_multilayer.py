@@ -49,6 +49,10 @@ def test_layered_lasso_and_ml_fista():
     obj = (0.5 * ((x - D1.synthesize(G1)) ** 2).sum() + 0.5 * np.abs(G1).sum()
            + 0.2 * np.abs(G2).sum())
     assert info["objective"] == pytest.approx(obj, rel=1e-9)
+    # the codes are the C++ buffers handed over, not copies: views owned through their base
+    for code in (g1, g2, G1, G2):
+        assert not code.flags.owndata and code.base is not None
+        assert code.flags.c_contiguous and code.flags.writeable
     with pytest.raises(ValueError, match="'lambdas'"):
         net.layered_lasso(x, [0.5, -1])
     with pytest.raises(ValueError, match="'thresholds' must hold one entry per layer"):

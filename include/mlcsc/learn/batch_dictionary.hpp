@@ -60,7 +60,9 @@ class BatchDictionaryLearner {
       objective.push_back(Scalar(obj));
       if (p_.callback && !p_.callback(epoch, Scalar(obj))) break;
     }
-    return DictLearnResult<Scalar>{Dictionary<Scalar>(D_), std::move(objective), replaced_};
+    const Index epochs = Index(objective.size());
+    return DictLearnResult<Scalar>{Dictionary<Scalar>(D_), std::move(objective), replaced_, epochs,
+                                   false};
   }
 
  private:

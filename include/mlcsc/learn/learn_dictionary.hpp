@@ -49,7 +49,7 @@ auto learn_dictionary(const Eigen::MatrixBase<Derived>& Y, const DictLearnParams
     D0 = internal::initial_atoms<Scalar>(Yr, p.num_atoms, p.nonnegative, rng);
   }
   if (p.method == DictLearnMethod::Online)
-    return internal::OnlineDictionaryLearner<Scalar>(Yr, p, std::move(D0), rng).run();
+    return internal::learn_online<Scalar>(Yr, p, std::move(D0), rng);
   return internal::BatchDictionaryLearner<Scalar>(Yr, p, std::move(D0)).run();
 }
 

@@ -53,64 +53,113 @@ double lasso_objective(const Matrix<Scalar>& D, const Matrix<Scalar>& G,
   return sum;
 }
 
+}  // namespace mlcsc::internal
+
+namespace mlcsc {
+
+/// \brief The state of online dictionary learning between mini-batches, and its step: the atoms
+/// D (n x m, unit norm), the statistics A = sum_t beta g g^T (m x m) and B = sum_t beta y g^T
+/// (n x m), and the number of mini-batches seen (scikit-learn's `components_`, `_inner_stats`
+/// and `n_steps_`). `learn_dictionary` (DictLearnMethod::Online) runs it over epochs of
+/// shuffled mini-batches; `partial_fit` takes the mini-batches a caller streams in. \code
+///   mlcsc::OnlineDictionaryLearner<float> learner(p, initial_atoms);   // p.batch_size = 256
+///   for (auto& batch : stream) learner.partial_fit(batch);             // 64 x 256 each
+///   mlcsc::Dictionary<float> D(learner.atoms());
+/// \endcode
+/// The statistics' weights use `p.batch_size` as the mini-batch size eta (scikit-learn uses each
+/// mini-batch's own size; learn_dictionary sets it to min(batch_size, B), so a short last
+/// mini-batch of an epoch weighs as a full one). The workspace grows to the largest mini-batch
+/// seen and is then reused: no allocation per step.
 template <class Scalar>
 class OnlineDictionaryLearner {
  public:
-  OnlineDictionaryLearner(const Eigen::Ref<const Matrix<Scalar>>& Y,
-                          const DictLearnParams<Scalar>& p, Matrix<Scalar> D0, LearnRng& rng)
-      : Y_(Y), p_(p), rng_(rng), D_(std::move(D0)) {
-    const Index n = Y.rows(), m = D_.cols();
-    eta_ = std::min(p.batch_size, Y.cols());
-    A_.setZero(m, m);
-    B_.setZero(n, m);
+  /// Starts from the atoms D0 (n x p.num_atoms, normalized here) with empty statistics.
+  OnlineDictionaryLearner(const DictLearnParams<Scalar>& p, Matrix<Scalar> D0)
+      : OnlineDictionaryLearner(p, std::move(D0), Matrix<Scalar>(), Matrix<Scalar>(), 0) {}
+
+  /// Resumes after `steps` mini-batches from the atoms D (n x m), A (m x m) and B (n x m); empty
+  /// A and B start the statistics at zero.
+  OnlineDictionaryLearner(const DictLearnParams<Scalar>& p, Matrix<Scalar> D, Matrix<Scalar> A,
+                          Matrix<Scalar> B, Index steps)
+      : p_(p), D_(std::move(D)), A_(std::move(A)), B_(std::move(B)), t_(steps) {
+    constexpr const char* where = "OnlineDictionaryLearner";
+    const Index n = D_.rows(), m = D_.cols();
+    if (p.method != DictLearnMethod::Online)
+      internal::throw_invalid(where, ": 'method' must be DictLearnMethod::Online");
+    if (n < 1 || m != p.num_atoms)
+      internal::throw_invalid(where, ": the atoms must be n x num_atoms = n x ", p.num_atoms,
+                              " with n >= 1, got ", internal::shape(n, m));
+    p.check(n, where);
+    internal::require_finite(D_, where, "atoms");
+    for (Index j = 0; j < m; ++j)
+      if (!(D_.col(j).norm() > Scalar(0)))
+        internal::throw_invalid(where, ": atom ", j, " of ", internal::shape(n, m),
+                                " has zero norm");
+    D_.colwise().normalize();
+    if (A_.size() == 0 && B_.size() == 0) {
+      A_.setZero(m, m);
+      B_.setZero(n, m);
+    }
+    if (A_.rows() != m || A_.cols() != m)
+      internal::throw_invalid(where, ": 'A' must be ", internal::shape(m, m), " (num_atoms x ",
+                              "num_atoms), got ", internal::shape(A_.rows(), A_.cols()));
+    if (B_.rows() != n || B_.cols() != m)
+      internal::throw_invalid(where, ": 'B' must be ", internal::shape(n, m),
+                              " (signal size x num_atoms), got ",
+                              internal::shape(B_.rows(), B_.cols()));
+    internal::require_finite(A_, where, "A");
+    internal::require_finite(B_, where, "B");
+    if (steps < 0) internal::throw_invalid(where, ": 'steps' must be >= 0, got ", steps);
     G_.resize(m, m);
-    Yb_.resize(n, eta_);
-    Gb_.resize(m, eta_);
-    R_.resize(n, eta_);
     u_.resize(n);
     support_.resize(std::size_t(m));
     values_.resize(std::size_t(m));
-    taken_.resize(std::size_t(eta_));
-    order_.resize(std::size_t(Y.cols()));
-    for (Index b = 0; b < Y.cols(); ++b) order_[std::size_t(b)] = b;
     lp_.lambda = p.lambda;
     lp_.nonnegative = p.nonnegative;
     lp_.tolerance = p.coding_tolerance;
     lp_.method = Method::CoordinateDescent;
-    eval_code_.resize(m, std::min<Index>(Y.cols(), 4096));
   }
 
-  DictLearnResult<Scalar> run() {
-    std::vector<Scalar> objective;
-    for (int epoch = 1; epoch <= p_.epochs; ++epoch) {
-      if (p_.shuffle) rng_.shuffle(order_);
-      for (Index s0 = 0; s0 < Y_.cols(); s0 += eta_) step(s0, std::min(eta_, Y_.cols() - s0));
-      gram_into(D_, G_);
-      const Scalar obj = Scalar(lasso_objective(D_, G_, Y_, lp_, cd_, eval_code_));
-      objective.push_back(obj);
-      if (p_.callback && !p_.callback(epoch, obj)) break;
+  /// One step on the mini-batch Y (n x b, b >= 1): its exact Lasso codes G with the current
+  /// atoms, the statistics A <- beta^rho A + G G^T, B <- beta^rho B + Y G^T, one block-coordinate
+  /// step on every atom. Returns the mini-batch's Lasso objective with the atoms it was coded
+  /// with, summed over its signals. Throws std::invalid_argument for a wrong or non-finite Y.
+  Scalar partial_fit(const Eigen::Ref<const Matrix<Scalar>>& Y) {
+    constexpr const char* where = "OnlineDictionaryLearner::partial_fit";
+    if (Y.rows() != D_.rows() || Y.cols() < 1)
+      internal::throw_invalid(where, ": 'Y' must have ", D_.rows(),
+                              " rows (the atoms' size) and at least one column, got ",
+                              internal::shape(Y.rows(), Y.cols()));
+    internal::require_finite(Y, where, "Y");
+    const Index b = Y.cols();
+    if (Gb_.cols() < b) {
+      Gb_.resize(D_.cols(), b);
+      R_.resize(D_.rows(), b);
+      taken_.resize(std::size_t(b));
     }
-    return DictLearnResult<Scalar>{Dictionary<Scalar>(D_), std::move(objective), replaced_};
+    auto Gb = Gb_.leftCols(b);
+    internal::gram_into(D_, G_);
+    cd_.run(D_, G_, Y, lp_, false, Gb, stats_);
+    update_statistics(Y, Gb);
+    update_atoms(Y, Gb);
+    ++t_;
+    return stats_.objective;
   }
+
+  const Matrix<Scalar>& atoms() const { return D_; }  ///< n x m, unit-norm columns
+  const Matrix<Scalar>& A() const { return A_; }      ///< m x m, sum of beta g g^T
+  const Matrix<Scalar>& B() const { return B_; }      ///< n x m, sum of beta y g^T
+  Index steps() const { return t_; }                  ///< mini-batches seen
+  /// Atoms no signal had used, replaced by a badly represented signal of their mini-batch.
+  Index replaced_atoms() const { return replaced_; }
+  const DictLearnParams<Scalar>& params() const { return p_; }
 
  private:
-  // One mini-batch: the signals order_[s0 .. s0 + b).
-  void step(Index s0, Index b) {
-    auto Yb = Yb_.leftCols(b);
-    auto Gb = Gb_.leftCols(b);
-    for (Index i = 0; i < b; ++i) Yb.col(i) = Y_.col(order_[std::size_t(s0 + i)]);
-    gram_into(D_, G_);
-    cd_.run(D_, G_, Yb, lp_, false, Gb, stats_);
-    update_statistics(Yb, Gb);
-    update_atoms(Yb, Gb);
-    ++t_;
-  }
-
   template <class YB, class GB>
   void update_statistics(const YB& Yb, const GB& Gb) {
     // The weights of scikit-learn's MiniBatchDictionaryLearning (theta_t below; the first
     // mini-batches weigh less, Mairal et al. 3.4.4) raised to the power rho (3.4.2).
-    const double eta = double(eta_), t = double(t_);
+    const double eta = double(p_.batch_size), t = double(t_);
     const double theta = t < eta - 1 ? (t + 1) * eta : eta * eta + t + 1 - eta;
     const Scalar beta = Scalar(std::pow((theta + 1 - eta) / (theta + 1), double(p_.forgetting)));
     A_ *= beta;
@@ -178,18 +227,112 @@ class OnlineDictionaryLearner {
     }
   }
 
-  Eigen::Ref<const Matrix<Scalar>> Y_;
-  const DictLearnParams<Scalar>& p_;
-  LearnRng& rng_;
-  Matrix<Scalar> D_, A_, B_, G_, Yb_, Gb_, R_, eval_code_;
+  DictLearnParams<Scalar> p_;
+  Matrix<Scalar> D_, A_, B_, G_, Gb_, R_;
   Vector<Scalar> u_;
-  std::vector<Index> support_, order_;
+  std::vector<Index> support_;
   std::vector<Scalar> values_;
   std::vector<bool> taken_;
   LassoParams<Scalar> lp_;
-  CoordinateDescentBatch<Scalar> cd_;
+  internal::CoordinateDescentBatch<Scalar> cd_;
   PursuitStats<Scalar> stats_;
-  Index eta_ = 1, t_ = 0, replaced_ = 0;
+  Index t_ = 0, replaced_ = 0;
 };
+
+}  // namespace mlcsc
+
+namespace mlcsc::internal {
+
+/// scikit-learn's early stopping of MiniBatchDictionaryLearning (1.1+), mini-batch by mini-batch
+/// (b signals of B): skip while the step count is at most min(100, B / b); then stop when the
+/// dictionary moved by at most `tolerance` (||D_t - D_{t-1}||_F / m) or when the exponentially
+/// weighted average of the per-signal mini-batch objective (weight min(1, b / (B + 1))) has not
+/// reached a new minimum for `max_no_improvement` mini-batches in a row. 0 switches either rule
+/// off. As scikit-learn's, b is each mini-batch's own size (a short last one of an epoch extends
+/// the warm-up).
+template <class Scalar>
+class OnlineStopping {
+ public:
+  OnlineStopping(const DictLearnParams<Scalar>& p, Index B)
+      : tolerance_(double(p.tolerance)), patience_(p.max_no_improvement), signals_(double(B)) {}
+
+  bool active() const { return tolerance_ > 0 || patience_ > 0; }
+
+  /// After mini-batch `step` (from 1) of b signals with objective `objective` (summed), the
+  /// atoms moved by `moved` (Frobenius) over m atoms: true when learning should stop.
+  bool converged(Index step, Index b, double objective, double moved, Index m) {
+    if (double(step) <= std::min(100.0, signals_ / double(b))) return false;
+    const double cost = objective / double(b);
+    const double weight = std::min(1.0, double(b) / (signals_ + 1));
+    ewa_ = seen_ ? ewa_ * (1 - weight) + cost * weight : cost;
+    if (tolerance_ > 0 && moved / double(m) <= tolerance_) return true;
+    if (!seen_ || ewa_ < best_) {
+      best_ = ewa_;
+      stalled_ = 0;
+    } else {
+      ++stalled_;
+    }
+    seen_ = true;
+    return patience_ > 0 && stalled_ >= patience_;
+  }
+
+ private:
+  double tolerance_;
+  int patience_;
+  double signals_;
+  double ewa_ = 0, best_ = 0;
+  bool seen_ = false;
+  int stalled_ = 0;
+};
+
+/// learn_dictionary's online method: epochs of shuffled mini-batches through an
+/// OnlineDictionaryLearner, the objective of all signals after each (and at an early stop).
+template <class Scalar>
+DictLearnResult<Scalar> learn_online(const Eigen::Ref<const Matrix<Scalar>>& Y,
+                                     const DictLearnParams<Scalar>& p, Matrix<Scalar> D0,
+                                     LearnRng& rng) {
+  const Index n = Y.rows(), m = D0.cols(), N = Y.cols();
+  DictLearnParams<Scalar> q = p;
+  q.batch_size = std::min(p.batch_size, N);
+  const Index eta = q.batch_size;
+  OnlineDictionaryLearner<Scalar> learner(q, std::move(D0));
+  OnlineStopping<Scalar> stopping(p, N);
+  Matrix<Scalar> Yb(n, eta), previous(stopping.active() ? n : 0, stopping.active() ? m : 0);
+  Matrix<Scalar> G(m, m), code(m, std::min<Index>(N, 4096));
+  std::vector<Index> order(static_cast<std::size_t>(N));
+  for (Index i = 0; i < N; ++i) order[std::size_t(i)] = i;
+  LassoParams<Scalar> lp;
+  lp.lambda = p.lambda;
+  lp.nonnegative = p.nonnegative;
+  lp.tolerance = p.coding_tolerance;
+  lp.method = Method::CoordinateDescent;
+  CoordinateDescentBatch<Scalar> cd;
+  std::vector<Scalar> objectives;
+  bool stop = false, converged = false;
+  for (int epoch = 1; epoch <= p.epochs && !stop; ++epoch) {
+    if (p.shuffle) rng.shuffle(order);
+    for (Index s0 = 0; s0 < N && !stop; s0 += eta) {
+      const Index b = std::min(eta, N - s0);
+      for (Index i = 0; i < b; ++i) Yb.col(i) = Y.col(order[std::size_t(s0 + i)]);
+      if (stopping.active()) previous = learner.atoms();
+      const Scalar objective = learner.partial_fit(Yb.leftCols(b));
+      if (stopping.active() && stopping.converged(learner.steps(), b, double(objective),
+                                                  double((learner.atoms() - previous).norm()), m))
+        stop = converged = true;
+      if (p.step_callback && !p.step_callback(learner.steps(), objective)) stop = true;
+    }
+    gram_into(learner.atoms(), G);
+    const Scalar obj = Scalar(lasso_objective(learner.atoms(), G, Y, lp, cd, code));
+    objectives.push_back(obj);
+    if (p.callback && !p.callback(epoch, obj)) stop = true;
+  }
+  return DictLearnResult<Scalar>{Dictionary<Scalar>(learner.atoms()),
+                                 std::move(objectives),
+                                 learner.replaced_atoms(),
+                                 learner.steps(),
+                                 converged,
+                                 learner.A(),
+                                 learner.B()};
+}
 
 }  // namespace mlcsc::internal

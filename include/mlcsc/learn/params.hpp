@@ -59,6 +59,18 @@ struct DictLearnParams {
   bool shuffle = true;
   /// The KKT tolerance of the exact Lasso codes (Method::CoordinateDescent's `tolerance`).
   Scalar coding_tolerance = Scalar(1e-6);
+  /// Online: stop early when a mini-batch step moves the atoms by at most this much,
+  /// ||D_t - D_{t-1}||_F / m (scikit-learn's `tol`); 0: never. Like scikit-learn's, neither rule
+  /// looks at mini-batch t (from 1) of b signals while t <= min(100, B / b).
+  Scalar tolerance = Scalar(0);
+  /// Online: stop early when the exponentially weighted average of the per-signal mini-batch
+  /// objective (weight b / (B + 1)) has not reached a new minimum for this many
+  /// mini-batches in a row (scikit-learn's `max_no_improvement`); 0: never.
+  int max_no_improvement = 0;
+  /// Online: called after every mini-batch with the number of mini-batches so far and the
+  /// mini-batch's Lasso objective (summed over its signals, with the atoms it was coded with);
+  /// returning false stops (the epoch's objective is still computed).
+  std::function<bool(Index step, Scalar batch_objective)> step_callback;
   /// The initial atoms, n x m (normalized to unit norm); empty: m distinct signals chosen with
   /// `seed` (signals of zero norm skipped; Gaussian atoms if there are not enough).
   Matrix<Scalar> initial_dictionary;
@@ -77,6 +89,11 @@ struct DictLearnParams {
     if (!(coding_tolerance >= Scalar(0)) || !std::isfinite(double(coding_tolerance)))
       internal::throw_invalid(where, ": 'coding_tolerance' must be finite and >= 0, got ",
                               coding_tolerance);
+    if (!(tolerance >= Scalar(0)) || !std::isfinite(double(tolerance)))
+      internal::throw_invalid(where, ": 'tolerance' must be finite and >= 0, got ", tolerance);
+    if (max_no_improvement < 0)
+      internal::throw_invalid(where, ": 'max_no_improvement' must be >= 0, got ",
+                              max_no_improvement);
     if (method != DictLearnMethod::Online) {
       const char* name = method == DictLearnMethod::MOD ? "MOD" : "K-SVD";
       if (sparsity < 1 || sparsity > std::min(n, num_atoms))
@@ -111,6 +128,14 @@ struct DictLearnResult {
   /// K-SVD, 0.5||y - D g||^2 with their OMP codes (at most `sparsity` nonzeros each).
   std::vector<Scalar> objective;
   Index replaced_atoms = 0;  ///< atoms no signal used, replaced by a badly represented signal
+  /// Online: the mini-batches taken (scikit-learn's n_steps_); MOD and K-SVD: the epochs run.
+  Index steps = 0;
+  /// Online: stopped early by `tolerance` or `max_no_improvement` (the last objective is the
+  /// final dictionary's, after a partial epoch).
+  bool converged = false;
+  /// Online: the statistics A (m x m) and B (n x m) at the end; with `dictionary` and `steps`
+  /// they resume learning in an OnlineDictionaryLearner. Empty for MOD and K-SVD.
+  Matrix<Scalar> A, B;
 };
 
 /// How `learn_conv_dictionary` learns a convolutional dictionary.
