@@ -23,6 +23,7 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include <Eigen/Core>
@@ -56,13 +57,15 @@ inline bool frequency_cheaper(Index K, Index C, Index kh, Index kw, Index H, Ind
 }
 
 /// The calling thread's RealFFT2 for H x W (made on the thread's first use of the shape; each
-/// thread keeps the plans of its last 4 shapes).
+/// thread keeps the plans of its last 4 shapes). The reference stays valid while the thread
+/// asks for other shapes (a deque does not move its elements when it grows), until 4 newer
+/// shapes have evicted this one.
 template <class Scalar>
 RealFFT2<Scalar>& thread_fft(Index H, Index W) {
-  thread_local std::vector<RealFFT2<Scalar>> plans;
+  thread_local std::deque<RealFFT2<Scalar>> plans;
   for (auto& f : plans)
     if (f.height() == H && f.width() == W) return f;
-  if (plans.size() == 4) plans.erase(plans.begin());
+  if (plans.size() == 4) plans.pop_front();
   plans.emplace_back(H, W);
   return plans.back();
 }

@@ -338,6 +338,16 @@ ConvDictLearnResult<Scalar> learn_conv_online(const ConstFeatureMapsView<Scalar>
   return ConvDictLearnResult<Scalar>{std::move(D), std::move(objective), std::move(all)};
 }
 
+/// The training images of a learner: a nonempty batch of finite values, else
+/// std::invalid_argument naming 'images' and the shape.
+template <class Scalar>
+void require_training_images(ConstFeatureMapsView<Scalar> images, const char* where) {
+  if (images.size() == 0)
+    throw_invalid(where, ": 'images' must be a nonempty batch, got ", images.batch(), " x ",
+                  shape(images.channels(), images.height(), images.width()));
+  require_finite(images.data(), where, "images");
+}
+
 }  // namespace internal
 
 /// \brief Learns a circular convolutional dictionary of `p.num_filters` unit-norm filters of
@@ -360,11 +370,7 @@ ConvDictLearnResult<Scalar> learn_conv_dictionary(
     ConstFeatureMapsView<internal::no_deduce_t<Scalar>> images,
     const ConvDictLearnParams<Scalar>& p) {
   const char* where = "learn_conv_dictionary";
-  if (images.size() == 0)
-    internal::throw_invalid(where, ": 'images' must be a nonempty batch, got ", images.batch(),
-                            " x ",
-                            internal::shape(images.channels(), images.height(), images.width()));
-  internal::require_finite(images.data(), where, "images");
+  internal::require_training_images(images, where);
   p.check(images.batch(), images.channels(), images.height(), images.width(), where);
   internal::LearnRng rng(p.seed);
   auto D = internal::initial_conv_dictionary(images.channels(), p, rng);

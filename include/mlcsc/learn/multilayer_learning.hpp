@@ -395,11 +395,7 @@ template <class Scalar>
 MultiLayerLearnResult<ConvDictionary<Scalar>> learn_multilayer(
     const FeatureMaps<Scalar>& images, const ConvMultiLayerLearnParams<Scalar>& p) {
   const char* where = "learn_multilayer";
-  if (images.size() == 0)
-    internal::throw_invalid(where, ": 'images' must be a nonempty batch, got ", images.batch(),
-                            " x ",
-                            internal::shape(images.channels(), images.height(), images.width()));
-  internal::require_finite(images.data(), where, "images");
+  internal::require_training_images<Scalar>(images, where);
   p.check(images.batch(), images.channels(), images.height(), images.width(), where);
   const size_t L = p.layers.size();
   MultiLayerLearnResult<ConvDictionary<Scalar>> r;
