@@ -61,8 +61,9 @@ class BatchDictionaryLearner {
       if (p_.callback && !p_.callback(epoch, Scalar(obj))) break;
     }
     const Index epochs = Index(objective.size());
-    return DictLearnResult<Scalar>{Dictionary<Scalar>(D_), std::move(objective), replaced_, epochs,
-                                   false};
+    return DictLearnResult<Scalar>{
+        Dictionary<Scalar>(D_), std::move(objective), replaced_, epochs, false,
+        Matrix<Scalar>(),       Matrix<Scalar>()};
   }
 
  private:
