@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "../pursuit/coordinate_descent.hpp"
@@ -73,7 +74,8 @@ namespace mlcsc {
 template <class Scalar>
 class OnlineDictionaryLearner {
  public:
-  /// Starts from the atoms D0 (n x p.num_atoms, normalized here) with empty statistics.
+  /// Starts from the atoms D0 (n x p.num_atoms; atoms off the unit sphere normalized) with empty
+  /// statistics.
   OnlineDictionaryLearner(const DictLearnParams<Scalar>& p, Matrix<Scalar> D0)
       : OnlineDictionaryLearner(p, std::move(D0), Matrix<Scalar>(), Matrix<Scalar>(), 0) {}
 
@@ -91,11 +93,16 @@ class OnlineDictionaryLearner {
                               " with n >= 1, got ", internal::shape(n, m));
     p.check(n, where);
     internal::require_finite(D_, where, "atoms");
-    for (Index j = 0; j < m; ++j)
-      if (!(D_.col(j).norm() > Scalar(0)))
+    // Atoms off the unit sphere are normalized; unit atoms are kept bit for bit (normalizing
+    // again would move their last bits, and with them the whole run).
+    const Scalar eps = std::numeric_limits<Scalar>::epsilon();
+    for (Index j = 0; j < m; ++j) {
+      const Scalar nrm = D_.col(j).norm();
+      if (!(nrm > Scalar(0)))
         internal::throw_invalid(where, ": atom ", j, " of ", internal::shape(n, m),
                                 " has zero norm");
-    D_.colwise().normalize();
+      if (std::abs(nrm - Scalar(1)) > 4 * eps) D_.col(j) /= nrm;
+    }
     if (A_.size() == 0 && B_.size() == 0) {
       A_.setZero(m, m);
       B_.setZero(n, m);
