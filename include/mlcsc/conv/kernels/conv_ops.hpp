@@ -336,8 +336,9 @@ LoweredArgs lowered_args(const ConvShape<Scalar>& S, Index H, Index W) {
 ///    rows of two packets or more run whole packets (a row of 40 floats uses 40 of 48 lanes) at
 ///    1.3x the product's rate (bench_conv_kernels measures 123-150%); shorter rows run flat
 ///    (correlate.hpp: a 12-wide row with 3 taps uses 12 of 14 lanes) at the same rate, or at the
-///    product's rate when the whole flat tile is shorter than 4 packets (narrow micro-tiles:
-///    a 4 x 4 code with 3 x 3 taps);
+///    product's rate when the whole flat tile is shorter than 256 bytes (narrow micro-tiles:
+///    a 4 x 4 code with 3 x 3 taps; 4 packets of AVX-512, 8 of AVX2: on AVX2 the 6 x 6 phase
+///    planes of conv2's synthesize below, 48 floats, ran direct in 4.4 ms against 2.1 lowered);
 ///  * lowered: the real multiply-adds plus the patch matrix written and read (about 4
 ///    multiply-adds' worth per patch value; a copy runs several times slower per value than the
 ///    product's inner loop).
@@ -362,7 +363,8 @@ bool lowered_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index cout, I
   const bool flat = row < 2 * L;
   const double lanes =
       flat ? double(row) / double(row + taps - 1) : double(row) / double((row + L - 1) / L * L);
-  const double rate = flat && rows * (row + taps - 1) < 4 * L ? 1.0 : 1.3;
+  const Index tile_bytes = rows * (row + taps - 1) * Index(sizeof(Scalar));
+  const double rate = flat && tile_bytes < 256 ? 1.0 : 1.3;
   const double R = double(S.C * S.h.taps * S.w.taps), P = double(Ho * Wo);
   const double direct = double(S.K) * conv_detail::polyphase_taps(S) * P / (rate * lanes);
   const double lowered = double(S.K) * R * P + 4.0 * R * P;
