@@ -255,6 +255,9 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
                         Scalar* x) {
   const Index R = a.R(), P = a.P(), G = a.group<Scalar>(N);
   const int threads = double(R) * double(P) * double(N) >= 1e6 ? max_threads() : 1;
+#if defined(EIGEN_VECTORIZE_AVX512) || defined(EIGEN_VECTORIZE_AVX)
+  const lowered_detail::PackedRows packed(a);  // the scatter's masks, for every group
+#endif
   lowered_detail::for_groups(N, G, threads, [&](Index n0, Index g1, int inner) {
     const Index M = g1 * P;
     std::fill(x + n0 * a.C * a.H * a.W, x + (n0 + g1) * a.C * a.H * a.W, Scalar(0));
@@ -272,9 +275,6 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
     // col2im: code row by code row (its patches in cache), into the image's planes (in cache);
     // images in parallel
     Scalar* x0 = x + n0 * a.C * a.H * a.W;
-#if defined(EIGEN_VECTORIZE_AVX512) || defined(EIGEN_VECTORIZE_AVX)
-    const lowered_detail::PackedRows packed(a);
-#endif
 #pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1)
     for (Index g = 0; g < g1; ++g)
       for (Index i = 0; i < a.Ho; ++i) {
