@@ -7,6 +7,13 @@
 // stride-1 operators of the dictionary are diagonal in frequency:
 //   synthesize: X_c = sum_k F_{k,c} G_k,     analyze: G_k = sum_c conj(F_{k,c}) X_c;
 // A(w) = [F_{k,c}(w)] is the C x K matrix of one frequency.
+//
+// Layout: blocks of kBlock frequencies, each holding every filter's and channel's values on its
+// frequencies, F_{k,c}(b kBlock + j) at  b K C kBlock + (k C + c) kBlock + j  (the last block
+// zero-padded). The products over all K C spectra at one frequency (the ADMM x-step, the FFT
+// operators) then read one contiguous stream per block rather than K C planes at once, which the
+// hardware prefetchers cannot follow (double, 3 channels, 64 filters on 256 x 256: the x-step
+// took 35% less time than over planes, pursuit/conv_admm.hpp).
 #pragma once
 
 #include <algorithm>
@@ -35,6 +42,20 @@ class FilterSpectra {
   /// Frequencies per plane: H (W / 2 + 1).
   Index size() const { return F_; }
 
+  /// Frequencies per block of the layout (a block of 64 filters x 3 channels in double: 192 KB,
+  /// which stays in L2 between the x-step's two passes over it).
+  static constexpr Index kBlock = 64;
+  /// Blocks over the frequencies: ceil(size() / kBlock).
+  Index blocks() const { return (F_ + kBlock - 1) / kBlock; }
+  /// The frequencies of block b that exist: min(kBlock, size() - b kBlock).
+  Index block_size(Index b) const { return std::min(kBlock, F_ - b * kBlock); }
+  /// Block b: F_{k,c}(b kBlock + j) at block(b)[(k C + c) kBlock + j].
+  const Complex* block(Index b) const { return spectra_.data() + b * K_ * C_ * kBlock; }
+  /// F_{k,c} over block b's frequencies.
+  Eigen::Map<const ComplexArray> segment(Index b, Index k, Index c) const {
+    return Eigen::Map<const ComplexArray>(block(b) + (k * C_ + c) * kBlock, block_size(b));
+  }
+
   /// F_{k,c} for H x W signals of the dictionary `shape` (a ConvShape: filters, K, C and the
   /// axes' taps, dilation and padding; stride 1), with `fft` planned for H x W. Allocates only
   /// when the sizes change.
@@ -47,7 +68,8 @@ class FilterSpectra {
     F_ = fft.spectrum_size();
     const Index kh = s.h.taps, kw = s.w.taps;
     plane_.assign(std::size_t(H_ * W_), Scalar(0));
-    spectra_.resize(std::size_t(K_ * C_ * F_));
+    spectrum_.resize(std::size_t(F_));
+    spectra_.assign(std::size_t(blocks() * K_ * C_ * kBlock), Complex(0));
     for (Index k = 0; k < K_; ++k)
       for (Index c = 0; c < C_; ++c) {
         // the taps at their positions on the circle; taps that wrap onto one position add up
@@ -58,15 +80,12 @@ class FilterSpectra {
           for (Index v = 0; v < kw; ++v)
             plane_[std::size_t(h * W_ + mod(s.w.dilation * v - s.w.pad(), W_))] += d[u * kw + v];
         }
-        fft.forward(plane_.data(), spectra_.data() + (k * C_ + c) * F_, 1);
+        fft.forward(plane_.data(), spectrum_.data(), 1);
+        for (Index b = 0; b < blocks(); ++b)
+          std::copy_n(spectrum_.data() + b * kBlock, block_size(b),
+                      spectra_.data() + (b * K_ * C_ + k * C_ + c) * kBlock);
       }
   }
-
-  /// F_{k,c} over the H x (W / 2 + 1) frequencies.
-  Eigen::Map<const ComplexArray> plane(Index k, Index c) const {
-    return Eigen::Map<const ComplexArray>(spectra_.data() + (k * C_ + c) * F_, F_);
-  }
-  const Complex* data() const { return spectra_.data(); }
 
  private:
   static Index mod(Index a, Index n) {
@@ -78,7 +97,7 @@ class FilterSpectra {
   // made inside a solver's loop on first use, outside Eigen's malloc guard (as
   // conv/kernels/workspace.hpp's scratch); 64-byte aligned, so that the products with them
   // round the same way wherever the buffer lies (internal/aligned_vector.hpp)
-  AlignedVector<Complex> spectra_;
+  AlignedVector<Complex> spectra_, spectrum_;  // the blocks; one plane's spectrum
   std::vector<Scalar> plane_;
 };
 

@@ -84,13 +84,13 @@ std::complex<Scalar>* thread_spectra(Index n, int which) {
 
 /// out = D^T in (adjoint: N x C planes in, N x K out) or D in (N x K in, N x C out), each plane
 /// H x W, by FFT with the spectra F; the calling thread's plans and scratch. The products run
-/// over blocks of frequencies, so that the input spectra of a block stay in cache for every output.
+/// over the spectra's blocks of frequencies, so that the input spectra of a block stay in cache
+/// for every output.
 template <class Scalar>
 void frequency_apply(const FilterSpectra<Scalar>& F, const Scalar* in, Scalar* out, Index N,
                      bool adjoint) {
   using Complex = std::complex<Scalar>;
   using Arr = Eigen::Array<Complex, Eigen::Dynamic, 1>;
-  constexpr Index kBlock = 512;
   RealFFT2<Scalar>& fft = thread_fft<Scalar>(F.height(), F.width());
   const Index K = F.filters(), C = F.channels(), n_in = adjoint ? C : K, n_out = adjoint ? K : C;
   const Index Fn = F.size(), P = F.height() * F.width();
@@ -101,14 +101,13 @@ void frequency_apply(const FilterSpectra<Scalar>& F, const Scalar* in, Scalar* o
     // 1 / (H W) once, on the inputs, as reals (a real factor on complex values is not vectorized)
     Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(reinterpret_cast<Scalar*>(sin),
                                                         2 * n_in * Fn) *= Scalar(1) / Scalar(P);
-    for (Index f0 = 0; f0 < Fn; f0 += kBlock) {
-      const Index m = std::min(kBlock, Fn - f0);
+    for (Index b = 0; b < F.blocks(); ++b) {
+      const Index f0 = b * F.kBlock, m = F.block_size(b);
       for (Index o = 0; o < n_out; ++o) {
         Eigen::Map<Arr> acc(sout + o * Fn + f0, m);
         for (Index i = 0; i < n_in; ++i) {
           const Eigen::Map<const Arr> v(sin + i * Fn + f0, m);
-          const Eigen::Map<const Arr> f(F.data() + ((adjoint ? o * C + i : i * C + o) * Fn + f0),
-                                        m);
+          const auto f = adjoint ? F.segment(b, o, i) : F.segment(b, i, o);
           if (i == 0 && adjoint)
             acc = f.conjugate() * v;
           else if (i == 0)

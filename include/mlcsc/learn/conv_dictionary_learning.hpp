@@ -137,7 +137,11 @@ class ConvFilterStep {
       const Index n = i / C_, c = i % C_;
       auto r = plane(R_, i);
       r = -plane(S_, i);
-      for (Index k = 0; k < K_; ++k) r += spectra_.plane(k, c) * plane(X_, n * K_ + k);
+      for (Index b = 0; b < spectra_.blocks(); ++b) {
+        const Index f0 = b * spectra_.kBlock, m = spectra_.block_size(b);
+        for (Index k = 0; k < K_; ++k)
+          r.segment(f0, m) += spectra_.segment(b, k, c) * plane(X_, n * K_ + k).segment(f0, m);
+      }
     });
     // Q_{k,c} = sum_n R_{n,c} conj(X_{n,k}), back to the plane, the taps read at their anchor
     const Scalar scale = Scalar(1) / Scalar(H_ * W_);

@@ -117,10 +117,9 @@ class ConvAdmm {
                                                1);
       });
       if (C_ > 1) parallel_for(nact, threads_, [&](Index i) { refactor(active_[std::size_t(i)]); });
-      const Index chunks = (F_ + kChunk - 1) / kChunk;
-      parallel_for(nact * chunks, threads_, [&](Index i) {
-        x_step(active_[std::size_t(i / chunks)], (i % chunks) * kChunk);
-      });
+      const Index blocks = spectra_->blocks();
+      parallel_for(nact * blocks, threads_,
+                   [&](Index i) { x_step(active_[std::size_t(i / blocks)], i % blocks); });
       parallel_for(nact * K, threads_, [&](Index i) {
         const Index n = active_[std::size_t(i / K)], plane = n * K + i % K;
         fft_[std::size_t(thread_id())].inverse(Xh_.data() + plane * Fs_, X_.data() + plane * Ps_,
@@ -177,7 +176,8 @@ class ConvAdmm {
   }
 
  private:
-  static constexpr Index kChunk = 256;  // frequencies per x-step block (its planes stay in L1/L2)
+  // frequencies per x-step block: the spectra's (fft/filter_spectra.hpp), which stay in L2
+  static constexpr Index kChunk = FilterSpectra<Scalar>::kBlock;
 
   // Sizes every buffer for y's shape (allocating only when it changed), the per-thread FFTs and
   // the filter spectra (again only when the size or the filters changed), and the settings.
@@ -235,23 +235,15 @@ class ConvAdmm {
   // t = i (i + 1) / 2 + j as plane t over the frequencies.
   void make_gram() {
     const Index K = K_, C = C_, F = F_;
-    const Complex* f = spectra_->data();
-    if (C == 1) {
-      gram_.setZero(F);
+    const FilterSpectra<Scalar>& sp = *spectra_;
+    gram_.setZero(C * (C + 1) / 2 * F);
+    for (Index b = 0; b < sp.blocks(); ++b) {
+      const Index f0 = b * kChunk, m = sp.block_size(b);
       for (Index k = 0; k < K; ++k)
-        gram_ += Eigen::Map<const Eigen::Array<Complex, Eigen::Dynamic, 1>>(f + k * F, F)
-                     .abs2()
-                     .template cast<Complex>();
-      return;
+        for (Index c = 0, t = 0; c < C; ++c)
+          for (Index e = 0; e <= c; ++e, ++t)
+            gram_.segment(t * F + f0, m) += sp.segment(b, k, c) * sp.segment(b, k, e).conjugate();
     }
-    const Index T = C * (C + 1) / 2;
-    gram_.setZero(T * F);
-    using CArr = Eigen::Array<Complex, Eigen::Dynamic, 1>;
-    for (Index k = 0; k < K; ++k)
-      for (Index c = 0, t = 0; c < C; ++c)
-        for (Index e = 0; e <= c; ++e, ++t)
-          gram_.segment(t * F, F) += Eigen::Map<const CArr>(f + (k * C + c) * F, F) *
-                                     Eigen::Map<const CArr>(f + (k * C + e) * F, F).conjugate();
   }
 
   // C > 1: the Cholesky factor L of rho I + A A^H at every frequency, for image n's current rho,
@@ -288,20 +280,21 @@ class ConvAdmm {
     }
   }
 
-  // The x-step for frequencies [f0, f0 + kChunk) of image n, in place over Xh_ (b -> x / (H W)).
-  void x_step(Index n, Index f0) {
+  // The x-step for the spectra's block `block` (frequencies [f0, f0 + kChunk)) of image n, in
+  // place over Xh_ (b -> x / (H W)).
+  void x_step(Index n, Index block) {
     using Arr = Eigen::Array<Complex, Eigen::Dynamic, 1>;
     using Seg = Eigen::Map<Arr>;
     using CSeg = Eigen::Map<const Arr>;
-    const Index m = std::min(kChunk, F_ - f0), C = C_;
+    const Index f0 = block * kChunk, m = spectra_->block_size(block), C = C_;
     Complex* scratch = scratch_.data() + Index(thread_id()) * 2 * C * kChunk;
     const Scalar inv = Scalar(1) / Scalar(P_);
-    const Complex* F = spectra_->data() + f0;     // F_{k,c} at F + (k C + c) F_
+    const Complex* F = spectra_->block(block);    // F_{k,c} at F + (k C + c) kChunk
     Complex* X = Xh_.data() + n * K_ * Fs_ + f0;  // b_k, then x_k, at X + k Fs_
     // r_c = s_c - sum_k F_{k,c} b_k, channels in groups of up to 4 held in registers
     for (Index c0 = 0; c0 < C; c0 += 4)
       with_group(C - c0, [&](auto cb) {
-        residual<decltype(cb)::value>(F + c0 * F_, X, S_.data() + (n * C + c0) * Fs_ + f0,
+        residual<decltype(cb)::value>(F + c0 * kChunk, X, S_.data() + (n * C + c0) * Fs_ + f0,
                                       scratch + c0 * m, m);
       });
     // z = (rho I + A A^H)^{-1} r, scaled by 1 / (H W)
@@ -329,7 +322,7 @@ class ConvAdmm {
     // x_k = b_k / (H W) + sum_c conj(F_{k,c}) z_c: the first group scales b, the others add
     for (Index c0 = 0; c0 < C; c0 += 4)
       with_group(C - c0, [&](auto cb) {
-        correct<decltype(cb)::value>(F + c0 * F_, scratch + c0 * m, X, m, c0 == 0 ? inv : 1);
+        correct<decltype(cb)::value>(F + c0 * kChunk, scratch + c0 * m, X, m, c0 == 0 ? inv : 1);
       });
   }
 
@@ -354,7 +347,7 @@ class ConvAdmm {
   static constexpr Index kLanes = Eigen::internal::unpacket_traits<CPacket>::size;
   static constexpr int kJ = kVectorRegisters >= 32 ? 4 : 2;  // packets per block
 
-  // r_c = s_c - sum_k F_{k,c} b_k for the group's CB channels (F at F + (k C + c) F_, b_k at
+  // r_c = s_c - sum_k F_{k,c} b_k for the group's CB channels (F at F + (k C + c) kChunk, b_k at
   // X + k Fs_, s_c at S + c Fs_, r_c at R + c m).
   template <int CB>
   void residual(const Complex* F, const Complex* X, const Complex* S, Complex* R, Index m) const {
@@ -369,7 +362,7 @@ class ConvAdmm {
         CPacket b[kJ];
         for (int q = 0; q < kJ; ++q) b[q] = ploadu<CPacket>(X + k * Fs_ + j + q * kLanes);
         for (int c = 0; c < CB; ++c) {
-          const Complex* f = F + (k * C + c) * F_ + j;
+          const Complex* f = F + (k * C + c) * kChunk + j;
           for (int q = 0; q < kJ; ++q)
             acc[c][q] = psub(acc[c][q], pmul(ploadu<CPacket>(f + q * kLanes), b[q]));
         }
@@ -380,7 +373,7 @@ class ConvAdmm {
     for (; j < m; ++j)  // the block's last frequencies, one at a time
       for (int c = 0; c < CB; ++c) {
         Complex acc = S[c * Fs_ + j];
-        for (Index k = 0; k < K; ++k) acc -= F[(k * C + c) * F_ + j] * X[k * Fs_ + j];
+        for (Index k = 0; k < K; ++k) acc -= F[(k * C + c) * kChunk + j] * X[k * Fs_ + j];
         R[c * m + j] = acc;
       }
   }
@@ -404,7 +397,7 @@ class ConvAdmm {
           if (scale != Scalar(1)) acc[q] = pmul(acc[q], s);
         }
         for (int c = 0; c < CB; ++c) {
-          const Complex* f = F + (k * C + c) * F_ + j;
+          const Complex* f = F + (k * C + c) * kChunk + j;
           for (int q = 0; q < kJ; ++q)
             acc[q] = padd(acc[q], pmul(pconj(ploadu<CPacket>(f + q * kLanes)), z[c][q]));
         }
@@ -414,7 +407,7 @@ class ConvAdmm {
     for (; j < m; ++j)
       for (Index k = 0; k < K; ++k) {
         Complex acc = X[k * Fs_ + j] * scale;
-        for (int c = 0; c < CB; ++c) acc += std::conj(F[(k * C + c) * F_ + j]) * Z[c * m + j];
+        for (int c = 0; c < CB; ++c) acc += std::conj(F[(k * C + c) * kChunk + j]) * Z[c * m + j];
         X[k * Fs_ + j] = acc;
       }
   }
