@@ -5,7 +5,8 @@
 
 #include "test_support.hpp"
 
-TEMPLATE_TEST_CASE("lambda >= ||D^T y||_inf gives the zero code at once", "[edge]", float, double) {
+TEMPLATE_TEST_CASE("edge: lambda just above ||D^T y||_inf, every dense method at once", "[edge]",
+                   float, double) {
   using Scalar = TestType;
   const auto n = mlcsc_test::uniform_int(3, 30), m = mlcsc_test::uniform_int(3, 50);
   const auto D = mlcsc_test::random_dictionary<Scalar>(n, m);

@@ -6,6 +6,7 @@ struct HalfOperator {
   using Scalar = float;
   using Signal = mlcsc::Matrix<float>;
   using Code = mlcsc::Matrix<float>;
+  using CodeView = Eigen::Ref<mlcsc::Matrix<float>>;
   void analyze(const Signal&, Code&) const {}
 };
 
