@@ -159,9 +159,9 @@ void run_shape(const ConvShape& s, const char* type, double gemm, int max_thread
 template <class B>
 std::string blocking_name() {
   return std::to_string(B::maps) + "x" + std::to_string(B::packets) +
-         " maps x packets (few maps 1-2 x " + std::to_string(B::few_packets) + ", rows " +
-         std::to_string(B::rows) + "x" + std::to_string(B::row_packets) + "), for " +
-         std::to_string(B::registers) + " registers";
+         " maps x packets (few maps 1-2 x " + std::to_string(B::few_packets) + ", 3-4 x " +
+         std::to_string(B::mid_packets) + ", rows " + std::to_string(B::rows) + "x" +
+         std::to_string(B::row_packets) + "), for " + std::to_string(B::registers) + " registers";
 }
 
 // One blocking of the direct kernel on shape s (float, one thread): analyze and synthesize.

@@ -245,21 +245,32 @@ TEMPLATE_TEST_CASE("conv kernels: identical results for 1 and 2 threads", "[conv
 }
 
 TEMPLATE_TEST_CASE("pad_tile resolves borders", "[conv][kernels]", float, double) {
-  const Index n = 2, H = 3, W = 4;
-  std::vector<TestType> src(n * H * W);
-  for (std::size_t i = 0; i < src.size(); ++i) src[i] = TestType(i + 1);
-  const Index rows = 6, cols = 9, r0 = -2, c0 = -3;
-  std::vector<TestType> dst(n * rows * cols);
-  for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
-    mlcsc::internal::pad_tile(src.data(), n, H, W, r0, c0, rows, cols, b, dst.data());
-    for (Index c = 0; c < n; ++c)
-      for (Index r = 0; r < rows; ++r)
-        for (Index q = 0; q < cols; ++q) {
-          const Index sr = mlcsc::internal::reference_wrap(r0 + r, H, b);
-          const Index sq = mlcsc::internal::reference_wrap(c0 + q, W, b);
-          const TestType expect = (sr < 0 || sq < 0) ? TestType(0) : src[(c * H + sr) * W + sq];
-          CHECK(dst[(c * rows + r) * cols + q] == expect);
-        }
+  const Index n = 2, H = 3;
+  // tile rows of one packet or less, of one to two packets (the masked rows of AVX and AVX-512
+  // floats: pad_tile.hpp) and longer; the image's columns starting before, inside and past the
+  // tile's
+  struct Case {
+    Index W, cols, c0;
+  };
+  for (const Case& k : {Case{4, 9, -3}, Case{4, 3, 1}, Case{11, 13, -1}, Case{19, 21, -2},
+                        Case{30, 21, 5}, Case{5, 40, -17}, Case{37, 40, -1}}) {
+    const Index W = k.W, rows = 6, cols = k.cols, r0 = -2, c0 = k.c0;
+    std::vector<TestType> src(n * H * W);
+    for (std::size_t i = 0; i < src.size(); ++i) src[i] = TestType(i + 1);
+    std::vector<TestType> dst(n * rows * cols + 1, TestType(-1));
+    for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
+      INFO("W " << W << " cols " << cols << " col0 " << c0 << " " << mlcsc::to_string(b));
+      mlcsc::internal::pad_tile(src.data(), n, H, W, r0, c0, rows, cols, b, dst.data());
+      for (Index c = 0; c < n; ++c)
+        for (Index r = 0; r < rows; ++r)
+          for (Index q = 0; q < cols; ++q) {
+            const Index sr = mlcsc::internal::reference_wrap(r0 + r, H, b);
+            const Index sq = mlcsc::internal::reference_wrap(c0 + q, W, b);
+            const TestType expect = (sr < 0 || sq < 0) ? TestType(0) : src[(c * H + sr) * W + sq];
+            CHECK(dst[(c * rows + r) * cols + q] == expect);
+          }
+      CHECK(dst.back() == TestType(-1));  // nothing written past the tile
+    }
   }
 }
 
@@ -278,7 +289,8 @@ TEMPLATE_TEST_CASE("pad_tile_phases reads the phase planes of a strided signal i
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = TestType(i + 1);
     const Index p0 = mlcsc_test::uniform_int(0, planes - 1);
     const Index n = mlcsc_test::uniform_int(1, planes - p0);
-    const Index rows = mlcsc_test::uniform_int(1, Hp + 4), cols = mlcsc_test::uniform_int(1, Wp + 20);
+    const Index rows = mlcsc_test::uniform_int(1, Hp + 4),
+                cols = mlcsc_test::uniform_int(1, Wp + 20);
     const Index r0 = mlcsc_test::uniform_int(-2, 2), c0 = mlcsc_test::uniform_int(-3, 3);
     std::vector<TestType> dst(n * rows * cols, TestType(-1));
     const mlcsc::internal::PhaseSource ph{C, H, W, sh, sw};

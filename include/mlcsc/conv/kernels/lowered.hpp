@@ -120,15 +120,7 @@ EIGEN_ALWAYS_INLINE void scatter_row(const LoweredArgs& a, const Scalar* src, In
 // 12 x 12, a batch of 64; AMD Zen 4, AVX-512, one thread): the scatter was half of the lowered
 // synthesize (1.1 of 2.15 ms: a scalar load, add and store per value); in packets, with the masks
 // made once per call, the synthesize takes 1.65 ms.
-#if defined(EIGEN_VECTORIZE_AVX512)
-using RowPacket = Eigen::internal::Packet16f;
-using RowMask = std::uint16_t;
-#elif defined(EIGEN_VECTORIZE_AVX)
-using RowPacket = Eigen::internal::Packet8f;
-using RowMask = std::uint8_t;
-#endif
-#if defined(EIGEN_VECTORIZE_AVX512) || defined(EIGEN_VECTORIZE_AVX)
-constexpr Index kRowLanes = Index(sizeof(RowPacket) / sizeof(float));
+#if MLCSC_MASKED_FLOAT_ROWS
 
 // The runs' masks and load offsets, the same for every row of a call: made once per call.
 struct PackedRows {
@@ -255,7 +247,7 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
                         Scalar* x) {
   const Index R = a.R(), P = a.P(), G = a.group<Scalar>(N);
   const int threads = double(R) * double(P) * double(N) >= 1e6 ? max_threads() : 1;
-#if defined(EIGEN_VECTORIZE_AVX512) || defined(EIGEN_VECTORIZE_AVX)
+#if MLCSC_MASKED_FLOAT_ROWS
   const lowered_detail::PackedRows packed(a);  // the scatter's masks, for every group
 #endif
   lowered_detail::for_groups(N, G, threads, [&](Index n0, Index g1, int inner) {
@@ -285,7 +277,7 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
             if (row < 0) continue;
             Scalar* dst = x0 + ((g * a.C + c) * a.H + row) * a.W;
             const Scalar* src = patches + (c * a.kh + u) * a.kw;
-#if defined(EIGEN_VECTORIZE_AVX512) || defined(EIGEN_VECTORIZE_AVX)
+#if MLCSC_MASKED_FLOAT_ROWS
             if constexpr (std::is_same_v<Scalar, float>)
               if (packed.np) {
                 lowered_detail::scatter_row_packed(packed, src, R, dst);

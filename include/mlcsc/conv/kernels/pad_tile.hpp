@@ -4,6 +4,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -72,6 +74,77 @@ EIGEN_ALWAYS_INLINE void zero_values(Eigen::Index n, Scalar* dst) {
 #pragma GCC diagnostic pop
 #endif
 
+// Float packets with masked loads and stores (AVX-512, AVX): a masked load reads only its mask's
+// lanes (the others are 0 and their addresses are not touched), so a row of at most two packets
+// with its border zeros is one masked load and one store per packet.
+#if defined(EIGEN_VECTORIZE_AVX512)
+#define MLCSC_MASKED_FLOAT_ROWS 1
+using RowPacket = Eigen::internal::Packet16f;
+using RowMask = std::uint16_t;
+#elif defined(EIGEN_VECTORIZE_AVX)
+#define MLCSC_MASKED_FLOAT_ROWS 1
+using RowPacket = Eigen::internal::Packet8f;
+using RowMask = std::uint8_t;
+#else
+#define MLCSC_MASKED_FLOAT_ROWS 0
+#endif
+#if MLCSC_MASKED_FLOAT_ROWS
+constexpr Eigen::Index kRowLanes = Eigen::Index(sizeof(RowPacket) / sizeof(float));
+
+/// The lanes [a, b) of a packet (clipped to [0, kRowLanes)).
+inline RowMask lane_mask(Eigen::Index a, Eigen::Index b) {
+  a = std::clamp<Eigen::Index>(a, 0, kRowLanes);
+  b = std::clamp<Eigen::Index>(b, a, kRowLanes);
+  return RowMask(((std::uint32_t(1) << b) - 1) & ~((std::uint32_t(1) << a) - 1));
+}
+
+/// pad_tile's rows for Zero / Valid when a tile row is at most two packets (the flat tiles of
+/// small images: 32 planes of a 12 x 12 code into 16 x 16 tiles for the 3 x 3 taps of a
+/// strided synthesize): dst row q = src[col0 + q] for q in [q0, q1), 0 elsewhere, one masked
+/// load and one store per packet, the masks made once per tile (the store masked only for a
+/// partial last packet: masked stores are slow on AMD Zen 4, 70% of this function's time when
+/// every store was). Measured on the MNIST model's first layer synthesize (Zen 4, AVX-512, one
+/// thread): the tile copy was 30% of the time with a zero store and a short copy per row; the
+/// synthesize 0.24 -> 0.19 ms.
+inline void pad_rows_masked(const float* src, Eigen::Index n, Eigen::Index H, Eigen::Index W,
+                            Eigen::Index row0, Eigen::Index col0, Eigen::Index rows,
+                            Eigen::Index cols, Eigen::Index q0, Eigen::Index q1, float* dst) {
+  using namespace Eigen::internal;
+  using Eigen::Index;
+  const Index np = (cols + kRowLanes - 1) / kRowLanes;
+  RowMask load[2];
+  for (Index p = 0; p < np; ++p) load[p] = lane_mask(q0 - p * kRowLanes, q1 - p * kRowLanes);
+  const Index full = cols / kRowLanes;  // packets stored whole; a partial one after them
+  const RowMask last = lane_mask(0, cols - full * kRowLanes);
+  auto put = [&](float* d, Index p, const RowPacket& v) {
+    if (p < full)
+      pstoreu(d + p * kRowLanes, v);
+    else
+      pstoreu(d + p * kRowLanes, v, last);
+  };
+  const RowPacket zero = pset1<RowPacket>(0.f);
+  // the rows inside the image: [r0, r1)
+  const Index r0 = std::clamp<Index>(-row0, 0, rows), r1 = std::clamp<Index>(H - row0, r0, rows);
+  for (Index c = 0; c < n; ++c) {
+    float* d = dst + c * rows * cols;
+    for (Index r = 0; r < rows; ++r, d += cols) {
+      if (r < r0 || r >= r1) {
+        for (Index p = 0; p < np; ++p) put(d, p, zero);
+        continue;
+      }
+      // packet p's lane t reads column col0 + p L + t of the row (col0 may be negative: the
+      // address is formed as an integer, only the mask's lanes are read)
+      const std::uintptr_t s =
+          reinterpret_cast<std::uintptr_t>(src + (c * H + row0 + r) * W) + col0 * sizeof(float);
+      for (Index p = 0; p < np; ++p)
+        put(d, p,
+            ploadu<RowPacket>(reinterpret_cast<const float*>(s + p * kRowLanes * sizeof(float)),
+                              load[p]));
+    }
+  }
+}
+#endif
+
 template <class Scalar>
 void pad_tile(const Scalar* src, Eigen::Index n, Eigen::Index H, Eigen::Index W, Eigen::Index row0,
               Eigen::Index col0, Eigen::Index rows, Eigen::Index cols, Boundary bd, Scalar* dst) {
@@ -86,6 +159,14 @@ void pad_tile(const Scalar* src, Eigen::Index n, Eigen::Index H, Eigen::Index W,
       copy_values(src + (c * H + row0) * W, rows * W, dst + c * rows * W);
     return;
   }
+#if MLCSC_MASKED_FLOAT_ROWS
+  if constexpr (std::is_same_v<Scalar, float>) {
+    if (bd != Boundary::Circular && cols <= 2 * kRowLanes) {
+      pad_rows_masked(src, n, H, W, row0, col0, rows, cols, q0, q1, dst);
+      return;
+    }
+  }
+#endif
   for (Index c = 0; c < n; ++c) {
     const Scalar* plane = src + c * H * W;
     for (Index r = 0; r < rows; ++r) {
