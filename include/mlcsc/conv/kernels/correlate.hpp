@@ -46,12 +46,10 @@
 //    identical whatever the number of threads or the tiling.
 // Measured (bench_conv_kernels, float, one thread, g++ 12 -O3, the project's AMD EPYC Zen 4,
 // shared and noisy; % of Eigen's float GEMM in the same run). -march=native (AVX-512, 32-register
-// blocking): (a) analyze 130-150%, synthesize 52-65% in the benchmark (75-85% in a harness that
-// runs synthesize alone: an effect of the benchmark's context not understood yet), (b) direct
-// 133-160%, (c) analyze 143-156%, synthesize 99-130% (55% before the tap-phase kernel).
-// -march=x86-64-v3 (AVX2 + FMA, 16-register blocking): (a) analyze 94-100%, synthesize 50-70%,
-// (b) direct 100-104%, (c) analyze 100-109%, synthesize 77-85% (54% before). The 32-register
-// blocking built for AVX2 spills: 51-72%.
+// blocking): (a) analyze 124-133%, synthesize 76-88%, (b) direct 128-143%, (c) analyze 130-140%,
+// synthesize 107-118% (55% before the tap-phase kernel). -march=x86-64-v3 (AVX2 + FMA,
+// 16-register blocking): (a) analyze 97-105%, synthesize 69-72%, (b) direct 96-104%, (c) analyze
+// 93-105%, synthesize 78-84% (54% before). The 32-register blocking built for AVX2 spills: 51-72%.
 #pragma once
 
 #include <algorithm>
