@@ -315,8 +315,9 @@ void maps_block(const WinogradArgs<Scalar>& A, const Block& blk, Index slots, co
   using Packet = packet_t<Scalar>;
   constexpr Index L = packet_size<Scalar>;
   const Index npk = slots / L;
+  // micro-tiles of at most a block's packets (a wider one would never run)
   for (Index xi = 0; xi < 16; ++xi)
-    products<Scalar, MB, B::packets_for(MB)>(
+    products<Scalar, MB, std::min(B::packets_for(MB), int(block_slots<Scalar> / L))>(
         V + xi * A.cin * slots, slots, A.U + winograd_filter_index<B>(A.cin, A.cout, xi, 0, o0),
         A.cin, npk, M + xi * MB * slots, slots);
   for (int mm = 0; mm < MB; ++mm) {
