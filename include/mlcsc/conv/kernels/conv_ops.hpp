@@ -344,8 +344,8 @@ LoweredArgs lowered_args(const ConvShape<Scalar>& S, Index H, Index W) {
 ///    product's inner loop).
 /// Measured with bench_geometry's MNIST layers (AMD Zen 4, AVX-512, one thread): direct against
 /// lowered 0.21 / 0.32 ms (conv1 analyze), 0.5 / 0.6-0.9 (conv1 synthesize), 2.7 / 1.6-2.0
-/// (conv2 analyze), 2.9 / 2.0-2.6 (conv2 synthesize; 1.65 since the lowered scatter runs in masked
-/// packets, lowered.hpp): the rule picks the faster of each.
+/// (conv2 analyze), 2.9 / 2.0-2.6 (conv2 synthesize; 1.4 since the lowered col2im runs in masked
+/// packets by output rows, lowered.hpp): the rule picks the faster of each.
 /// Few outputs (synthesize into 1-3 channels) keep the direct kernel whenever its rows are full:
 /// its row blocking beats the product there (the product form measured 62 against 68-73
 /// GFLOP/s on shape (a), comment above).

@@ -115,11 +115,12 @@ EIGEN_ALWAYS_INLINE void scatter_row(const LoweredArgs& a, const Scalar* src, In
 // has masked loads and stores (AVX, AVX-512): the same adjoint as scatter_row, summed in
 // registers. The row's packets start at 0; run j covers columns [s_w j - P_w, + kw) (clipped to
 // the row), so lane t of packet p takes run j's value v = p L + t - (s_w j - P_w): a masked load
-// at that offset from the run (the masked lanes are not read). Then one masked add into the row
-// per packet. Measured on the MNIST model's second layer (32 <- 64 maps 6 x 6 stride 2 into
-// 12 x 12, a batch of 64; AMD Zen 4, AVX-512, one thread): the scatter was half of the lowered
-// synthesize (1.1 of 2.15 ms: a scalar load, add and store per value); in packets, with the masks
-// made once per call, the synthesize takes 1.65 ms.
+// at that offset from the run (the masked lanes are not read), summed over every run that
+// reads the row (col2im_packed below), then one store per packet. Measured on the MNIST model's
+// second layer (32 <- 64 maps 6 x 6 stride 2 into 12 x 12, a batch of 64; AMD Zen 4, AVX-512,
+// one thread): the scalar scatter was half of the lowered synthesize (1.1 of 2.15 ms: a scalar
+// load, add and store per value); run by run in masked packets 1.58 ms; by output rows 1.38-1.40
+// (AVX2: 1.96-2.02 -> 1.71-1.75 ms).
 #if MLCSC_MASKED_FLOAT_ROWS
 
 // The runs' masks and load offsets, the same for every row of a call: made once per call.
@@ -151,17 +152,41 @@ struct PackedRows {
   }
 };
 
-inline void scatter_row_packed(const PackedRows& pr, const float* src, Index R, float* dst) {
+// col2im of one image (its patches, R values each, and its C planes of H x W) by output rows:
+// every row of x is the sum, in registers, of the runs of the code rows i and filter rows u that
+// read it (s_h i + d_h u - P_h = r), then stored once. So x is not cleared first, and no row is
+// loaded back while its masked store is in flight: added into x run by run, the MNIST model's
+// second layer synthesize spent a third of its time on that reload (a masked store does not
+// forward to the load that follows it on AMD Zen 4) and on keeping the sums on the stack.
+inline void col2im_packed(const PackedRows& pr, const LoweredArgs& a, const float* patches, Index R,
+                          float* x) {
   using namespace Eigen::internal;
-  RowPacket acc[2] = {pset1<RowPacket>(0.f), pset1<RowPacket>(0.f)};
-  for (Index j = 0; j < pr.runs; ++j)
-    for (Index p = 0; p < pr.np; ++p)
-      if (pr.mask[j][p])
-        acc[p] = padd(acc[p], ploadu<RowPacket>(src + j * R + pr.offset[j][p], pr.mask[j][p]));
-  for (Index p = 0; p < pr.np; ++p) {
-    float* d = dst + p * kRowLanes;
-    pstoreu(d, padd(ploadu<RowPacket>(d, pr.lanes[p]), acc[p]), pr.lanes[p]);
-  }
+  const RowPacket zero = pset1<RowPacket>(0.f);
+  // lane t of packet p of run j reads run[offset + t]: an address formed as an integer (the
+  // offset may lead before the run; only the mask's lanes are read)
+  auto load = [&](std::uintptr_t run, Index j, Index p) {
+    return ploadu<RowPacket>(reinterpret_cast<const float*>(
+                                 run + std::uintptr_t(pr.offset[j][p] * Index(sizeof(float)))),
+                             pr.mask[j][p]);
+  };
+  for (Index c = 0; c < a.C; ++c)
+    for (Index r = 0; r < a.H; ++r) {
+      RowPacket acc0 = zero, acc1 = zero;
+      for (Index i = 0; i < a.Ho; ++i) {
+        const Index t = r + a.ph - a.sh * i;  // d_h u
+        if (t < 0) break;
+        if (t % a.dh != 0 || t / a.dh >= a.kh) continue;
+        const float* src = patches + i * a.Wo * R + (c * a.kh + t / a.dh) * a.kw;
+        for (Index j = 0; j < pr.runs; ++j) {
+          const std::uintptr_t run = reinterpret_cast<std::uintptr_t>(src + j * R);
+          acc0 = padd(acc0, load(run, j, 0));
+          if (pr.np > 1) acc1 = padd(acc1, load(run, j, 1));
+        }
+      }
+      float* d = x + (c * a.H + r) * a.W;
+      pstoreu(d, acc0, pr.lanes[0]);
+      if (pr.np > 1) pstoreu(d + kRowLanes, acc1, pr.lanes[1]);
+    }
 }
 #endif
 
@@ -247,12 +272,14 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
                         Scalar* x) {
   const Index R = a.R(), P = a.P(), G = a.group<Scalar>(N);
   const int threads = double(R) * double(P) * double(N) >= 1e6 ? max_threads() : 1;
+  bool by_rows = false;  // col2im_packed: float rows of at most two packets
 #if MLCSC_MASKED_FLOAT_ROWS
-  const lowered_detail::PackedRows packed(a);  // the scatter's masks, for every group
+  const lowered_detail::PackedRows packed(a);  // the masks, for every group
+  by_rows = std::is_same_v<Scalar, float> && packed.np > 0;
 #endif
   lowered_detail::for_groups(N, G, threads, [&](Index n0, Index g1, int inner) {
     const Index M = g1 * P;
-    std::fill(x + n0 * a.C * a.H * a.W, x + (n0 + g1) * a.C * a.H * a.W, Scalar(0));
+    if (!by_rows) std::fill(x + n0 * a.C * a.H * a.W, x + (n0 + g1) * a.C * a.H * a.W, Scalar(0));
     Scalar* Xt = conv_scratch<Scalar>(ConvBuffer::Patches, M * R);
     Scalar* Gk = conv_scratch<Scalar>(ConvBuffer::Tile, M * a.K);
     // Gamma as K x M: column (g, p) holds the K filters' values at code position p of image g
@@ -264,29 +291,29 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
       }
     // X^T (R x M) = W^T (R x K: the stored K x R row-major filters) Gamma (K x M)
     gemm<Scalar>(filters, R, false, Gk, a.K, Xt, R, R, M, a.K, false);
-    // col2im: code row by code row (its patches in cache), into the image's planes (in cache);
-    // images in parallel
+    // col2im, images in parallel: by output rows (col2im_packed), or code row by code row (its
+    // patches in cache) into the image's planes (in cache)
     Scalar* x0 = x + n0 * a.C * a.H * a.W;
 #pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1)
-    for (Index g = 0; g < g1; ++g)
+    for (Index g = 0; g < g1; ++g) {
+#if MLCSC_MASKED_FLOAT_ROWS
+      if constexpr (std::is_same_v<Scalar, float>)
+        if (by_rows) {
+          lowered_detail::col2im_packed(packed, a, Xt + g * P * R, R, x0 + g * a.C * a.H * a.W);
+          continue;
+        }
+#endif
       for (Index i = 0; i < a.Ho; ++i) {
         const Scalar* patches = Xt + (g * P + i * a.Wo) * R;  // code row i's Wo patches
         for (Index c = 0; c < a.C; ++c)
           for (Index u = 0; u < a.kh; ++u) {
             const Index row = lowered_detail::input_row(a, i, u);
             if (row < 0) continue;
-            Scalar* dst = x0 + ((g * a.C + c) * a.H + row) * a.W;
-            const Scalar* src = patches + (c * a.kh + u) * a.kw;
-#if MLCSC_MASKED_FLOAT_ROWS
-            if constexpr (std::is_same_v<Scalar, float>)
-              if (packed.np) {
-                lowered_detail::scatter_row_packed(packed, src, R, dst);
-                continue;
-              }
-#endif
-            lowered_detail::scatter_row(a, src, R, dst);
+            lowered_detail::scatter_row(a, patches + (c * a.kh + u) * a.kw, R,
+                                        x0 + ((g * a.C + c) * a.H + row) * a.W);
           }
       }
+    }
   });
 }
 
