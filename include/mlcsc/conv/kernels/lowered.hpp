@@ -154,10 +154,10 @@ struct PackedRows {
 
 // col2im of one image (its patches, R values each, and its C planes of H x W) by output rows:
 // every row of x is the sum, in registers, of the runs of the code rows i and filter rows u that
-// read it (s_h i + d_h u - P_h = r), then stored once. So x is not cleared first, and no row is
-// loaded back while its masked store is in flight: added into x run by run, the MNIST model's
-// second layer synthesize spent a third of its time on that reload (a masked store does not
-// forward to the load that follows it on AMD Zen 4) and on keeping the sums on the stack.
+// read it (s_h i + d_h u - P_h = r), then stored once: x is not cleared first nor read back.
+// Added into x run by run (a masked load, add and masked store of the row per code row and
+// filter row, the sums of a row's two packets kept on the stack), col2im was a third of the
+// MNIST model's second layer synthesize.
 inline void col2im_packed(const PackedRows& pr, const LoweredArgs& a, const float* patches, Index R,
                           float* x) {
   using namespace Eigen::internal;

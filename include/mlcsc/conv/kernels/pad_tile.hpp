@@ -101,11 +101,10 @@ inline RowMask lane_mask(Eigen::Index a, Eigen::Index b) {
 /// pad_tile's rows for Zero / Valid when a tile row is at most two packets (the flat tiles of
 /// small images: 32 planes of a 12 x 12 code into 16 x 16 tiles for the 3 x 3 taps of a
 /// strided synthesize): dst row q = src[col0 + q] for q in [q0, q1), 0 elsewhere, one masked
-/// load and one store per packet, the masks made once per tile (the store masked only for a
-/// partial last packet: masked stores are slow on AMD Zen 4, 70% of this function's time when
-/// every store was). Measured on the MNIST model's first layer synthesize (Zen 4, AVX-512, one
-/// thread): the tile copy was 30% of the time with a zero store and a short copy per row; the
-/// synthesize 0.24 -> 0.19 ms.
+/// load and one store per packet (masked only for a partial last packet), the masks made once per
+/// tile. Measured on the MNIST model's first layer synthesize (AMD Zen 4, AVX-512, one thread):
+/// the tile copy was 30% of the time with a zero store and a short copy per row; the synthesize
+/// 0.24 -> 0.19-0.20 ms.
 inline void pad_rows_masked(const float* src, Eigen::Index n, Eigen::Index H, Eigen::Index W,
                             Eigen::Index row0, Eigen::Index col0, Eigen::Index rows,
                             Eigen::Index cols, Eigen::Index q0, Eigen::Index q1, float* dst) {
