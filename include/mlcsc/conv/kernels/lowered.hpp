@@ -21,7 +21,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdint>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -135,17 +134,12 @@ struct PackedRows {
       return;  // np = 0: the scalar scatter
     np = (a.W + kRowLanes - 1) / kRowLanes;
     runs = a.Wo;
-    const std::uint64_t run = (std::uint64_t(1) << a.kw) - 1;
     for (Index p = 0; p < np; ++p) {
-      const std::uint64_t row =
-          (std::uint64_t(1) << std::min<Index>(a.W - p * kRowLanes, kRowLanes)) - 1;
-      lanes[p] = RowMask(row);
+      lanes[p] = lane_mask(0, a.W - p * kRowLanes);
       for (Index j = 0; j < runs; ++j) {
         // run j's values sit at columns col .. col + kw - 1: lanes col - p L .. of packet p
         const Index shift = a.sw * j - a.pw - p * kRowLanes;
-        const std::uint64_t m = shift >= 0 ? (shift >= kRowLanes ? 0 : run << shift)
-                                           : (-shift >= a.kw ? 0 : run >> -shift);
-        mask[j][p] = RowMask(m & row);
+        mask[j][p] = RowMask(lane_mask(shift, shift + a.kw) & lanes[p]);
         offset[j][p] = -shift;
       }
     }
@@ -162,13 +156,6 @@ inline void col2im_packed(const PackedRows& pr, const LoweredArgs& a, const floa
                           float* x) {
   using namespace Eigen::internal;
   const RowPacket zero = pset1<RowPacket>(0.f);
-  // lane t of packet p of run j reads run[offset + t]: an address formed as an integer (the
-  // offset may lead before the run; only the mask's lanes are read)
-  auto load = [&](std::uintptr_t run, Index j, Index p) {
-    return ploadu<RowPacket>(reinterpret_cast<const float*>(
-                                 run + std::uintptr_t(pr.offset[j][p] * Index(sizeof(float)))),
-                             pr.mask[j][p]);
-  };
   for (Index c = 0; c < a.C; ++c)
     for (Index r = 0; r < a.H; ++r) {
       RowPacket acc0 = zero, acc1 = zero;
@@ -178,9 +165,10 @@ inline void col2im_packed(const PackedRows& pr, const LoweredArgs& a, const floa
         if (t % a.dh != 0 || t / a.dh >= a.kh) continue;
         const float* src = patches + i * a.Wo * R + (c * a.kh + t / a.dh) * a.kw;
         for (Index j = 0; j < pr.runs; ++j) {
-          const std::uintptr_t run = reinterpret_cast<std::uintptr_t>(src + j * R);
-          acc0 = padd(acc0, load(run, j, 0));
-          if (pr.np > 1) acc1 = padd(acc1, load(run, j, 1));
+          // lane t of packet p reads run j's value offset + t (only the mask's lanes)
+          acc0 = padd(acc0, masked_load(src + j * R, pr.offset[j][0], pr.mask[j][0]));
+          if (pr.np > 1)
+            acc1 = padd(acc1, masked_load(src + j * R, pr.offset[j][1], pr.mask[j][1]));
         }
       }
       float* d = x + (c * a.H + r) * a.W;

@@ -98,6 +98,14 @@ inline RowMask lane_mask(Eigen::Index a, Eigen::Index b) {
   return RowMask(((std::uint32_t(1) << b) - 1) & ~((std::uint32_t(1) << a) - 1));
 }
 
+/// The packet whose lane t is base[offset + t] where mask has lane t, 0 elsewhere. The address is
+/// formed as an integer (offset may lead before base's array); only the mask's lanes are read.
+EIGEN_ALWAYS_INLINE RowPacket masked_load(const float* base, Eigen::Index offset, RowMask mask) {
+  const std::uintptr_t at =
+      reinterpret_cast<std::uintptr_t>(base) + std::uintptr_t(offset * Eigen::Index(sizeof(float)));
+  return Eigen::internal::ploadu<RowPacket>(reinterpret_cast<const float*>(at), mask);
+}
+
 /// pad_tile's rows for Zero / Valid when a tile row is at most two packets (the flat tiles of
 /// small images: 32 planes of a 12 x 12 code into 16 x 16 tiles for the 3 x 3 taps of a
 /// strided synthesize): dst row q = src[col0 + q] for q in [q0, q1), 0 elsewhere, one masked
@@ -131,14 +139,9 @@ inline void pad_rows_masked(const float* src, Eigen::Index n, Eigen::Index H, Ei
         for (Index p = 0; p < np; ++p) put(d, p, zero);
         continue;
       }
-      // packet p's lane t reads column col0 + p L + t of the row (col0 may be negative: the
-      // address is formed as an integer, only the mask's lanes are read)
-      const std::uintptr_t s =
-          reinterpret_cast<std::uintptr_t>(src + (c * H + row0 + r) * W) + col0 * sizeof(float);
-      for (Index p = 0; p < np; ++p)
-        put(d, p,
-            ploadu<RowPacket>(reinterpret_cast<const float*>(s + p * kRowLanes * sizeof(float)),
-                              load[p]));
+      // packet p's lane t reads column col0 + p L + t of the row (col0 may be negative)
+      const float* row = src + (c * H + row0 + r) * W;
+      for (Index p = 0; p < np; ++p) put(d, p, masked_load(row, col0 + p * kRowLanes, load[p]));
     }
   }
 }
