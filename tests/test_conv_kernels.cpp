@@ -157,6 +157,12 @@ TEMPLATE_TEST_CASE("conv kernels: edge shapes", "[conv][kernels]", float, double
       check_against_reference<TestType>({7, 1, 2, 37, 9, 140}, b);   // 2-D, 7 = 6 + 1 maps
       check_against_reference<TestType>({2, 13, 3, 33, 11, 90}, b);  // 2 maps: rows blocked
     }
+    SECTION(std::string("one map from planes read in place (tap phases), ") + mlcsc::to_string(b)) {
+      // synthesize into one map: the planes are read in place inside a frame copied with its
+      // border (2-D: the frame on all four sides; 1-D: several tiles of columns)
+      check_against_reference<TestType>({6, 1, 5, 35, 23, 150}, b);
+      check_against_reference<TestType>({3, 1, 1, 40, 1, 9001}, b);
+    }
     SECTION(std::string("wide and many maps (several tiles), ") + mlcsc::to_string(b)) {
       check_against_reference<TestType>({13, 2, 3, 5, 21, 300}, b);
       check_against_reference<TestType>({1, 13, 5, 3, 40, 70}, b);

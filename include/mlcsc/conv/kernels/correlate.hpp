@@ -41,19 +41,24 @@
 //    and the accumulators stay in registers whatever the compiler (measured: g++ does not keep an
 //    auto-vectorized accumulator block in registers). A partial last packet is computed
 //    in full (the tile has slack columns) and only its valid lanes are stored.
+//  * One output map by the tap-phase kernel from stored planes (a 1-D synthesize into one
+//    channel): the planes are read in place inside a copied frame, the plane two ahead
+//    prefetched (correlate below).
 //  * OpenMP over tiles. Every output value is summed by one thread in an order fixed by the shape
 //    and the build (c, u, v; by tap phases in the tap-phase kernel), so results are bitwise
 //    identical whatever the number of threads or the tiling.
 // Measured (bench_conv_kernels, float, one thread, g++ 12 -O3, the project's AMD EPYC Zen 4,
 // shared and noisy; % of Eigen's float GEMM in the same run). -march=native (AVX-512, 32-register
 // blocking): (a) analyze 124-133%, synthesize 76-88%, (b) direct 128-143%, (c) analyze 130-140%,
-// synthesize 107-118% (55% before the tap-phase kernel). -march=x86-64-v3 (AVX2 + FMA,
-// 16-register blocking): (a) analyze 97-105%, synthesize 69-72%, (b) direct 96-104%, (c) analyze
-// 93-105%, synthesize 78-84% (54% before). The 32-register blocking built for AVX2 spills: 51-72%.
+// synthesize 112-129% (55% before the tap-phase kernel, 110-116% before reading in place).
+// -march=x86-64-v3 (AVX2 + FMA, 16-register blocking): (a) analyze 97-105%, synthesize 66-72%,
+// (b) direct 96-104%, (c) analyze 93-105%, synthesize 87-90% (54% before the tap-phase kernel,
+// 80-81% before reading in place). The 32-register blocking built for AVX2 spills: 51-72%.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -133,7 +138,38 @@ struct TileView {
   const TapBox* out_taps;        // CorrelateArgs'
   const Eigen::Index* tap_list;  // with CorrelateArgs' in_taps: the tile's taps (see correlate)
   Eigen::Index list_taps;
+  // Reading the planes in place (not a tile buffer): the tap-phase kernel prefetches the input
+  // of the plane this many planes ahead (0: no prefetch; see correlate)
+  Eigen::Index prefetch_planes;
 };
+
+/// Prefetches the N cache lines from the one holding p into L1 (a hint: it never faults, so the
+/// addresses are formed as integers and may lie past the planes).
+template <int N, class Scalar>
+EIGEN_ALWAYS_INLINE void prefetch_lines(const Scalar* p) {
+  const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
+  MLCSC_UNROLL
+  for (int k = 0; k < N; ++k)
+    Eigen::internal::prefetch(reinterpret_cast<const Scalar*>(a + std::uintptr_t(64 * k)));
+}
+
+/// The lines a run of n values spans at most (from any alignment).
+template <class Scalar>
+constexpr int lines_for(int n) {
+  return (n * int(sizeof(Scalar)) + 63) / 64 + 1;
+}
+
+/// Where a micro-tile reading plane c at `at` reads the plane T.prefetch_planes ahead (null when
+/// there is none, or the tile is a buffer already in cache). Formed as an integer, as a prefetch
+/// address may be.
+template <class Scalar>
+EIGEN_ALWAYS_INLINE const Scalar* prefetch_plane(const TileView<Scalar>& T, Eigen::Index c,
+                                                 const Scalar* at) {
+  if (T.prefetch_planes == 0 || c + T.prefetch_planes >= T.cin) return nullptr;
+  return reinterpret_cast<const Scalar*>(reinterpret_cast<std::uintptr_t>(at) +
+                                         std::uintptr_t(T.prefetch_planes * T.plane) *
+                                             sizeof(Scalar));
+}
 
 template <class Scalar>
 using packet_t = typename Eigen::internal::packet_traits<Scalar>::type;
@@ -337,6 +373,9 @@ inline void corr_micro_phase(const TileView<Scalar>& T, Eigen::Index o, Eigen::I
     for (Eigen::Index u = 0; u < kh; ++u) {
       const Scalar* row = T.in + c * T.plane + (ti + u) * T.stride + tj;
       const Scalar* wr = T.w + run.offset + (c * kh + u) * kw * ws;
+      // the part of a plane ahead's row the micro-tile before this one did not read
+      if (const Scalar* ahead = prefetch_plane(T, c, row))
+        prefetch_lines<lines_for<Scalar>(NB * L)>(ahead + kw - 1);
       for (Eigen::Index p = 0; p < phases; ++p) {
         const Eigen::Index taps = (kw - p + L - 1) / L;  // p, p + L, ... < kw
         Eigen::Index g = 0;
@@ -600,11 +639,34 @@ void correlate(const CorrelateArgs<Scalar>& A) {
     else
       pad_tile(A.src + c0 * A.H * A.W, n, A.H, A.W, row0, col0, rows, cols, A.boundary, dst);
   };
+  // The kernels over output rows [r0, r1) x columns [c0, c1) of T, whose T.in is the input of
+  // output (r0, c0): output (i, j) reads from tile row i - r0, column j - c0.
+  auto run = [&](const TileView<Scalar>& T, Index r0, Index r1, Index c0, Index c1) {
+    if (rows_blocked) {
+      for (Index o = 0; o < A.cout; ++o) {
+        Index i = r0;
+        for (; i + B::rows <= r1; i += B::rows)
+          corr_row_block<Scalar, B>(T, o, i - r0, 0, i, c0, c1);
+        for (; i < r1; ++i) corr_row_dispatch<Scalar, B>(1, T, o, i - r0, 0, i, c0, c1);
+      }
+      return;
+    }
+    for (Index i = r0; i < r1; ++i) {
+      for (Index ob = 0; ob < nob; ++ob) {
+        const Index o0 = ob * MB, mb = std::min<Index>(MB, A.cout - o0);
+        if (mb == 1 && phase)
+          corr_row_phase<Scalar, B>(T, o0, i - r0, 0, i, c0, c1);
+        else
+          corr_row_dispatch<Scalar, B>(mb, T, o0, i - r0, 0, i, c0, c1);
+      }
+    }
+  };
   // this call's id: a thread's next tile reuses rows of its previous one only within a call
   const unsigned long call = next_correlate_call();
-  parallel_for(tiles, threads, [&](Index tile) {
-    const Index i0 = (tile / t.col_tiles) * t.rows, j0 = (tile % t.col_tiles) * t.cols;
-    const Index i1 = std::min(A.Ho, i0 + t.rows), j1 = std::min(A.Wo, j0 + t.cols);
+  // Output rows [i0, i1) x columns [j0, j1) from a tile buffer: the input copied with its border
+  // resolved. `tile` >= 0: a whole tile of the tiling, whose rows shared with the tile above may
+  // be slid from this thread's previous copy; -1: a part of a tile (no slide).
+  auto copied = [&](Index tile, Index i0, Index i1, Index j0, Index j1) {
     const Index trows = i1 - i0 + A.kh - 1;
     // aligned rows with a packet's slack, or flat rows end to end (slack after the last plane:
     // the flat row's last packet, up to L - 1 values past its outputs, reads kw - 1 further)
@@ -613,7 +675,7 @@ void correlate(const CorrelateArgs<Scalar>& A) {
     Scalar* buf = conv_scratch<Scalar>(ConvBuffer::Tile, A.cin * trows * tstride + L + A.kw);
     const Index keep = A.kh - 1;
     TileRoll& roll = tile_roll();
-    if (t.col_tiles == 1 && roll.call == call && roll.tile == tile - 1 && keep > 0 &&
+    if (tile > 0 && t.col_tiles == 1 && roll.call == call && roll.tile == tile - 1 && keep > 0 &&
         keep < trows) {
       // slide: the last kh - 1 rows of each channel to its top (channels in order: every move
       // goes to a lower address than any row still to be moved), then copy the new rows
@@ -645,8 +707,8 @@ void correlate(const CorrelateArgs<Scalar>& A) {
       }
     }
     const TileView<Scalar> T{
-        buf,  trows * tstride, tstride,     A.w,  A.cin,      A.cout, A.kh,
-        A.kw, A.dst,           A.Ho * A.Wo, A.Wo, A.out_taps, list,   list_taps};
+        buf,   trows * tstride, tstride, A.w,        A.cin, A.cout,    A.kh, A.kw,
+        A.dst, A.Ho * A.Wo,     A.Wo,    A.out_taps, list,  list_taps, 0};
     if (flat) {
       // one row of (i1 - i0) tstride outputs into a buffer, then the first Wo of each tstride
       const Index rows = i1 - i0, Q = rows * tstride;
@@ -667,24 +729,41 @@ void correlate(const CorrelateArgs<Scalar>& A) {
           copy_values(out + o * Q + i * tstride, A.Wo, A.dst + (o * A.Ho + i0 + i) * A.Wo);
       return;
     }
-    if (rows_blocked) {
-      for (Index o = 0; o < A.cout; ++o) {
-        Index i = i0;
-        for (; i + B::rows <= i1; i += B::rows)
-          corr_row_block<Scalar, B>(T, o, i - i0, 0, i, j0, j1);
-        for (; i < i1; ++i) corr_row_dispatch<Scalar, B>(1, T, o, i - i0, 0, i, j0, j1);
+    run(T, i0, i1, j0, j1);
+  };
+  // In place: the tap-phase kernel's one output map from stored planes (a 1-D synthesize into
+  // one channel, shape (c) of bench_conv_kernels: 32 planes of 65,536) reads the part of a tile
+  // whose input lies inside the planes where it is, prefetching the plane two ahead (the next
+  // multiply-adds hide it), and copies only the frame around it: the copy of every plane was a
+  // pass over memory with no arithmetic to hide it (AVX2: 87-90 -> 92-96 GFLOP/s). The 2-D
+  // kernels keep their tiles: they read each input row for several output rows, and in place
+  // (rows 1 KB apart in the same cache sets; no prefetch kept them fed) they measured slower:
+  // shape (a)'s synthesize 67-78 against 76-78 GFLOP/s, its analyze 91% against 101% of GEMM.
+  const bool in_place = A.phases.C == 0 && !A.in_taps && !flat && A.cout == 1 && phase;
+  // a region of w output columns reads round_up(w, L) + kw - 1 columns from its first's input
+  const TileView<Scalar> planes{A.src, A.H * A.W,   A.W,  A.w,        A.cin,   A.cout, A.kh, A.kw,
+                                A.dst, A.Ho * A.Wo, A.Wo, A.out_taps, nullptr, 0,      2};
+  parallel_for(tiles, threads, [&](Index tile) {
+    const Index i0 = (tile / t.col_tiles) * t.rows, j0 = (tile % t.col_tiles) * t.cols;
+    const Index i1 = std::min(A.Ho, i0 + t.rows), j1 = std::min(A.Wo, j0 + t.cols);
+    if (in_place) {
+      // output rows whose kh input rows, and columns whose input, are inside the planes
+      const Index ia = std::max(i0, A.top), ib = std::min(i1, A.H - A.kh + 1 + A.top);
+      const Index ja = std::max(j0, A.left);
+      const Index room = A.W - (ja - A.left) - (A.kw - 1);  // columns readable from ja's input
+      const Index jb = ja + std::min(j1 - ja, room / L * L);
+      if (ia < ib && ja < jb) {
+        TileView<Scalar> T = planes;
+        T.in = A.src + (ia - A.top) * A.W + (ja - A.left);
+        run(T, ia, ib, ja, jb);
+        if (i0 < ia) copied(-1, i0, ia, j0, j1);
+        if (ib < i1) copied(-1, ib, i1, j0, j1);
+        if (j0 < ja) copied(-1, ia, ib, j0, ja);
+        if (jb < j1) copied(-1, ia, ib, jb, j1);
+        return;
       }
-      return;
     }
-    for (Index i = i0; i < i1; ++i) {
-      for (Index ob = 0; ob < nob; ++ob) {
-        const Index o0 = ob * MB, mb = std::min<Index>(MB, A.cout - o0);
-        if (mb == 1 && phase)
-          corr_row_phase<Scalar, B>(T, o0, i - i0, 0, i, j0, j1);
-        else
-          corr_row_dispatch<Scalar, B>(mb, T, o0, i - i0, 0, i, j0, j1);
-      }
-    }
+    copied(tile, i0, i1, j0, j1);
   });
 }
 
