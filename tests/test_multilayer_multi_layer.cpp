@@ -153,6 +153,45 @@ TEMPLATE_TEST_CASE(
   }
 }
 
+TEMPLATE_TEST_CASE(
+    "conv layered_thresholding on a batch ending in 1 x 1 codes, per-filter thresholds",
+    "[multilayer][conv]", float, double) {
+  // the last layer Valid with a kernel the size of its input (a dense layer): codes of one value
+  // per filter and image, shrunk with one threshold per filter
+  using S = TestType;
+  const Index N = mlcsc_test::uniform_int(2, 5), C0 = mlcsc_test::uniform_int(1, 3),
+              K1 = mlcsc_test::uniform_int(2, 6), K2 = mlcsc_test::uniform_int(3, 40);
+  const Index H = mlcsc_test::uniform_int(3, 9), W = mlcsc_test::uniform_int(3, 9);
+  auto D1 = random_conv<S>(K1, C0, 3, 3, mlcsc::Boundary::Zero);
+  auto D2 = random_conv<S>(K2, K1, H, W, mlcsc::Boundary::Valid);
+  const mlcsc::Vector<S> b1 = mlcsc::Vector<S>::LinSpaced(K1, S(-0.3), S(0.4));
+  const mlcsc::Vector<S> b2 = mlcsc::Vector<S>::LinSpaced(K2, S(0.2), S(-0.25));
+  mlcsc::MultiLayer<mlcsc::ConvDictionary<S>> net;
+  net.add_layer(D1, b1);
+  net.add_layer(D2, b2);
+  mlcsc::FeatureMaps<S> x(N, C0, H, W);
+  x.data() = mlcsc_test::randn<S>(N * C0, H * W);
+  const auto G = net.layered_thresholding(x);
+  REQUIRE(G[1].batch() == N);
+  REQUIRE(G[1].channels() == K2);
+  REQUIRE(G[1].height() == 1);
+  REQUIRE(G[1].width() == 1);
+  const double tol = std::is_same<S, float>::value ? 2e-5 : 1e-12;
+  for (Index n = 0; n < N; ++n) {
+    mlcsc::FeatureMaps<double> xn(C0, H, W);
+    for (Index c = 0; c < C0; ++c) xn.channel(c) = x.channel(n, c).template cast<double>();
+    const auto g1 = cnn_layer(xn, D1, b1);
+    for (Index k = 0; k < K2; ++k) {
+      double acc = 0;
+      for (Index c = 0; c < K1; ++c)
+        acc += (D2.filter(k, c).template cast<double>().array() * g1.channel(c).array()).sum();
+      const double want = std::max(acc - double(b2(k)), 0.0);
+      INFO("image " << n << " filter " << k);
+      REQUIRE(std::abs(double(G[1].channel(n, k)(0, 0)) - want) <= tol * std::max(1.0, acc));
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("layered_thresholding into reused codes equals the allocating call",
                    "[multilayer][conv]", float, double) {
   using S = TestType;

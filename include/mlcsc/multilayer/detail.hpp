@@ -15,6 +15,7 @@
 #include "../core/fwd.hpp"
 #include "../core/operator.hpp"
 #include "../core/shrinkage.hpp"
+#include "../internal/parallel.hpp"
 
 namespace mlcsc::internal {
 
@@ -125,12 +126,32 @@ void check_chain(const Op& prev, const Op& next, Index l, const char* where, con
 
 /// out = S_{scale * thr_r}(x) row by row of a values matrix (one threshold per atom or filter:
 /// row r of feature maps, whose images follow each other, takes thr(r mod K)), for either
-/// storage order. `x` may alias `out` or be an expression. No allocation.
+/// storage order. `x` may alias `out` or be an expression. No allocation. Feature maps are
+/// shrunk image by image (K rows at a time), in parallel over the images when there are many
+/// values; maps of one value (a network's last layer: a batch of 64 with 512 filters is 32,768
+/// rows of one value) as one vector per image. Row by row, the MNIST model's forward pass spent
+/// 0.12 ms here, 5% of the pass (bench_geometry), all of it on one thread.
 template <class Out, class X, class Scalar>
 void shrink_rows(Out&& out, const X& x, const Vector<Scalar>& thr, Scalar scale, Shrinkage kind) {
   if constexpr (std::decay_t<Out>::IsRowMajor) {
+    const Index K = thr.size(), cols = out.cols();
+    if (out.rows() % K == 0) {
+      const Index images = out.rows() / K;
+      const int threads = double(out.size()) >= 1e5 ? max_threads() : 1;
+      parallel_for(images, threads, [&](Index n) {
+        if (cols == 1) {
+          shrink_into(out.middleRows(n * K, K).col(0).array(),
+                      x.middleRows(n * K, K).col(0).array(), scale * thr.array(), kind);
+        } else {
+          for (Index k = 0; k < K; ++k)
+            shrink_into(out.row(n * K + k).array(), x.row(n * K + k).array(),
+                        Scalar(scale * thr(k)), kind);
+        }
+      });
+      return;
+    }
     for (Index r = 0; r < out.rows(); ++r)
-      shrink_into(out.row(r).array(), x.row(r).array(), Scalar(scale * thr(r % thr.size())), kind);
+      shrink_into(out.row(r).array(), x.row(r).array(), Scalar(scale * thr(r % K)), kind);
   } else {
     for (Index c = 0; c < out.cols(); ++c)
       shrink_into(out.col(c).array(), x.col(c).array(), scale * thr.array(), kind);

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -81,6 +82,58 @@ EIGEN_ALWAYS_INLINE void gather_run(const LoweredArgs& a, const Scalar* src, Ind
     const Index q = col + a.dw * v;
     dst[v] = q >= 0 && q < a.W ? src[q] : a.circular ? src[wrap(q, a.W)] : Scalar(0);
   }
+}
+
+// The patches of code row i of one image (x: its C planes) in packets, where the target has
+// masked loads (float, AVX / AVX-512) and a kernel row fits one (dilation 1, kw <= L): each run
+// is one load (masked where a whole packet would pass the row's end) and one whole-packet store,
+// whose lanes past the run land on the runs after it in the patch, written later (runs are
+// written in address order; the runs whose packet would pass the patch's end are copied exactly,
+// so no store reaches into another patch, which another thread may be writing). Runs that read
+// outside the row go through gather_run. Returns false where this does not apply. Measured on
+// the MNIST model's conv2 (32 channels, 6 x 6 filters, stride 2: runs of 6 values; AMD Zen 4,
+// one thread): the gather run by run was 20% of the forward pass; its analyze 1.52-1.55 ->
+// 1.38-1.40 ms (AVX-512), 1.88-1.91 -> 1.77-1.83 (AVX2).
+template <class Scalar>
+bool gather_patches(const LoweredArgs& a, const Scalar* x, Index i, Scalar* patch) {
+#if MLCSC_MASKED_FLOAT_ROWS
+  if constexpr (std::is_same_v<Scalar, float>) {
+    constexpr Index kMaxRows = 32;
+    if (a.dw != 1 || a.kw > kRowLanes || a.kh > kMaxRows) return false;
+    Index rows[kMaxRows];  // the input row of each filter row (-1: outside)
+    for (Index u = 0; u < a.kh; ++u) rows[u] = input_row(a, i, u);
+    const Index R = a.R(), plane = a.H * a.W;
+    // the narrowest packet that holds a run: half as much store traffic for runs of <= 8
+    // (a whole-packet load where the packet ends inside the row: a masked load is slower)
+    auto runs = [&](auto packet, auto mask) {
+      using Packet = decltype(packet);
+      constexpr Index lanes = Eigen::internal::unpacket_traits<Packet>::size;
+      for (Index j = 0; j < a.Wo; ++j, patch += R) {
+        const Index col = a.sw * j - a.pw;
+        const bool inside = col >= 0 && col + a.kw <= a.W, whole = col + lanes <= a.W;
+        const Scalar* xc = x;
+        Index at = 0;
+        for (Index c = 0; c < a.C; ++c, xc += plane)
+          for (Index u = 0; u < a.kh; ++u, at += a.kw) {
+            const Scalar* src = rows[u] < 0 ? nullptr : xc + rows[u] * a.W;
+            if (src && inside && at + lanes <= R)
+              Eigen::internal::pstoreu(patch + at,
+                                       whole ? Eigen::internal::ploadu<Packet>(src + col)
+                                             : Eigen::internal::ploadu<Packet>(src + col, mask));
+            else
+              gather_run(a, src, j, patch + at);
+          }
+      }
+    };
+    if (a.kw <= 8)
+      runs(Eigen::internal::Packet8f{}, std::uint8_t(lane_mask(0, a.kw)));
+    else
+      runs(RowPacket{}, lane_mask(0, a.kw));
+    return true;
+  }
+#endif
+  (void)a, (void)x, (void)i, (void)patch;
+  return false;
 }
 
 // The adjoint of gather_run over a code row: dst[s_w j + d_w v - P_w] += src[j R + v] for every
@@ -221,6 +274,7 @@ void lowered_analyze(const LoweredArgs& a, const Scalar* filters, const Scalar* 
     for (Index gi = 0; gi < g1 * a.Ho; ++gi) {
       const Index g = gi / a.Ho, i = gi % a.Ho;
       Scalar* patch = X + gi * a.Wo * R;
+      if (lowered_detail::gather_patches(a, x0 + g * a.C * a.H * a.W, i, patch)) continue;
       for (Index c = 0; c < a.C; ++c)
         for (Index u = 0; u < a.kh; ++u) {
           const Index row = lowered_detail::input_row(a, i, u);
