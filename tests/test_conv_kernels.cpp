@@ -163,6 +163,12 @@ TEMPLATE_TEST_CASE("conv kernels: edge shapes", "[conv][kernels]", float, double
       check_against_reference<TestType>({6, 1, 5, 35, 23, 150}, b);
       check_against_reference<TestType>({3, 1, 1, 40, 1, 9001}, b);
     }
+    SECTION(std::string("short rows into many maps (flat rows from shifted copies), ") +
+            mlcsc::to_string(b)) {
+      check_against_reference<TestType>({32, 4, 3, 3, 14, 12}, b);  // 12 wide: 3/4 of a packet
+      check_against_reference<TestType>({9, 2, 5, 4, 11, 7}, b);    // even taps, odd width
+      check_against_reference<TestType>({13, 3, 2, 6, 9, 15}, b);   // 15 wide, 6 taps
+    }
     SECTION(std::string("wide and many maps (several tiles), ") + mlcsc::to_string(b)) {
       check_against_reference<TestType>({13, 2, 3, 5, 21, 300}, b);
       check_against_reference<TestType>({1, 13, 5, 3, 40, 70}, b);
@@ -403,5 +409,39 @@ TEMPLATE_TEST_CASE("conv kernels: every geometry, direct and lowered, match the 
       CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
       CHECK((s.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
     }
+  }
+}
+
+TEMPLATE_TEST_CASE("conv kernels: the MNIST model's strided layers match the definition",
+                   "[conv][kernels][geometry]", float, double) {
+  // The first layer analyzes 4 phase planes of 14 x 14 into 32 maps of 12 x 12 by flat rows
+  // from shifted copies of the planes (correlate.hpp; with 8- and 16-lane packets, the AVX and
+  // AVX-512 builds); a Zero variant with unequal strides and two channels takes the same path
+  // with per-plane tap boxes. Synthesize runs the flat rows without the copies.
+  using mlcsc::internal::ConvKernel;
+  const double tol = std::is_same_v<TestType, float> ? 2e-4 : 1e-11;  // as the test above
+  struct Case {
+    Boundary b;
+    Index K, C, kh, kw, sh, sw, H, W;
+  };
+  for (const Case& c : {Case{Boundary::Valid, 32, 1, 6, 6, 2, 2, 28, 28},
+                        Case{Boundary::Zero, 24, 2, 5, 3, 2, 1, 15, 13}}) {
+    auto D = random_conv<TestType>(c.K, c.C, c.kh, c.kw, c.b);
+    D.set_stride(c.sh, c.sw);
+    const Index N = 3;
+    FeatureMaps<TestType> x(N, c.C, c.H, c.W);
+    x.data() = mlcsc_test::randn<TestType>(N * c.C, c.H * c.W);
+    FeatureMaps<TestType> g(N, c.K, D.code_height(c.H), D.code_width(c.W));
+    g.data() = mlcsc_test::randn<TestType>(N * c.K, g.height() * g.width());
+    FeatureMaps<double> ra, rs;
+    geometry_reference(D, x, g, ra, rs);
+    const double scale =
+        1.0 + std::max(ra.data().cwiseAbs().maxCoeff(), rs.data().cwiseAbs().maxCoeff());
+    INFO(mlcsc::to_string(c.b) << " K" << c.K << " C" << c.C << " " << c.kh << "x" << c.kw);
+    FeatureMaps<TestType> a = D.code_like(x), y(N, c.C, c.H, c.W);
+    mlcsc::internal::conv_analyze(D.shape(), x, a, ConvKernel::Direct);
+    mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Direct);
+    CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
+    CHECK((y.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
   }
 }

@@ -30,7 +30,9 @@
 //    - 1 loads serve NB G multiply-adds instead of NB loads per NB.
 //  * Rows shorter than two packets run flat (use_flat_rows below): the tile's rows end to end,
 //    so a 12 x 12 code is one row of 12 x 14 values for the widest micro-tiles instead of 12
-//    rows of one partial packet each.
+//    rows of one partial packet each. With many output maps and a small tile, the tile's planes
+//    are first copied once per filter column, shifted by it: the flat row is then exactly the
+//    12 x 12 outputs (none computed to be dropped), written straight into the maps.
 //  * Strided correlations (conv_ops.hpp's polyphase form) give each input plane or output map
 //    the box of taps that may be nonzero (TapBox): the micro-tile runs the taps inside it only,
 //    from a per-tile list of (input offset, tap) pairs for per-plane boxes.
@@ -631,6 +633,17 @@ void correlate(const CorrelateArgs<Scalar>& A) {
   const bool rows_blocked = use_row_blocking<B>(A);
   const bool phase = use_phase_kernel<Scalar>(A.kw);
   const bool flat = use_flat_rows<B>(A) && t.col_tiles == 1;
+  // Flat rows from shifted copies (below) when the multiply-adds they save, cout kh (kw - 1) per
+  // tstride outputs and input plane, outweigh the copies, kw (trows / rows) values per output and
+  // plane (twice, a load and a store), and the copies stay within half of L1 (every micro-tile
+  // reads all of them): the MNIST model's first layer analyze (4 phase planes into 32 maps of
+  // 12 x 12, 3 x 3 phase taps, 8 KiB of copies) computed 14 values for every 12 before, and ran
+  // 0.200-0.214 -> 0.154-0.161 ms (AVX-512). Its synthesize (32 planes into 4, 86 KiB of copies)
+  // ran twice as slow with them.
+  const bool shifted =
+      flat && A.kw > 1 && !(A.cout == 1 && phase) &&
+      A.cout * A.kh * (A.kw - 1) >= 4 * (A.Wo + A.kw - 1) &&
+      A.cin * A.kw * (t.rows + A.kh - 1) * A.Wo * Index(sizeof(Scalar)) <= 16 * 1024;
   // the tile copy of planes [c0, c0 + n): stored planes, or the phase planes of a strided signal
   auto copy_planes = [&](Index c0, Index n, Index row0, Index col0, Index rows, Index cols,
                          Scalar* dst) {
@@ -695,7 +708,7 @@ void correlate(const CorrelateArgs<Scalar>& A) {
     // registers enough to spill the accumulators)
     Index* list = nullptr;
     Index list_taps = 0;
-    if (A.in_taps) {
+    if (A.in_taps && !shifted) {
       list = conv_scratch<Index>(ConvBuffer::TapList, 2 * A.cin * A.kh * A.kw);
       for (Index c = 0; c < A.cin; ++c) {
         const TapBox& b = A.in_taps[c];
@@ -709,6 +722,45 @@ void correlate(const CorrelateArgs<Scalar>& A) {
     const TileView<Scalar> T{
         buf,   trows * tstride, tstride, A.w,        A.cin, A.cout,    A.kh, A.kw,
         A.dst, A.Ho * A.Wo,     A.Wo,    A.out_taps, list,  list_taps, 0};
+    if (shifted) {
+      // the tile's planes copied once per filter column v, shifted by v and Wo wide: output
+      // q = i Wo + j reads plane (c, v) at q + u Wo for every q, so the flat row has no values
+      // to drop and the outputs go straight to their maps (taps by a list, in (c, u, v) order)
+      const Index rows = i1 - i0, Q = rows * A.Wo;
+      Scalar* sh = conv_scratch<Scalar>(ConvBuffer::ShiftedRows, A.cin * A.kw * trows * A.Wo + L);
+      // rows in whole packets, in address order: a row's extra lanes land on the next row (or
+      // the slack), written after it; the tile's rows have a packet's slack to read
+      const Index run = (A.Wo + L - 1) / L * L;
+      for (Index c = 0; c < A.cin; ++c)
+        for (Index v = 0; v < A.kw; ++v) {
+          const Scalar* from = buf + c * trows * tstride + v;
+          Scalar* to = sh + (c * A.kw + v) * trows * A.Wo;
+          for (Index r = 0; r < trows; ++r)
+            for (Index j = 0; j < run; j += L)
+              Eigen::internal::pstoreu(to + r * A.Wo + j, Eigen::internal::ploadu<packet_t<Scalar>>(
+                                                              from + r * tstride + j));
+        }
+      std::fill_n(sh + A.cin * A.kw * trows * A.Wo, L, Scalar(0));  // read by the last packet
+      list = conv_scratch<Index>(ConvBuffer::TapList, 2 * A.cin * A.kh * A.kw);
+      list_taps = 0;
+      for (Index c = 0; c < A.cin; ++c) {
+        const TapBox b = A.in_taps ? A.in_taps[c] : TapBox{0, A.kh, 0, A.kw};
+        for (Index u = b.u0; u < b.u1; ++u)
+          for (Index v = b.v0; v < b.v1; ++v, ++list_taps) {
+            list[2 * list_taps] = ((c * A.kw + v) * trows + u) * A.Wo;
+            list[2 * list_taps + 1] = (c * A.kh + u) * A.kw + v;
+          }
+      }
+      const TileView<Scalar> F{
+          sh,   trows * A.Wo,      A.Wo,        A.w, A.cin,      A.cout, A.kh,
+          A.kw, A.dst + i0 * A.Wo, A.Ho * A.Wo, 0,   A.out_taps, list,   list_taps,
+          0};
+      for (Index ob = 0; ob < nob; ++ob) {
+        const Index o0 = ob * MB, mb = std::min<Index>(MB, A.cout - o0);
+        corr_row_dispatch<Scalar, B>(mb, F, o0, 0, 0, 0, 0, Q);
+      }
+      return;
+    }
     if (flat) {
       // one row of (i1 - i0) tstride outputs into a buffer, then the first Wo of each tstride
       const Index rows = i1 - i0, Q = rows * tstride;

@@ -26,6 +26,7 @@ enum class ConvBuffer {
   TapBoxes,          // the phase planes' tap boxes (conv_ops.hpp)
   TapList,           // a tile's taps inside those boxes (correlate.hpp)
   FlatRows,          // the output of a tile of flat rows (correlate.hpp)
+  ShiftedRows,       // a tile's planes shifted per filter column, for flat rows (correlate.hpp)
   TapTables,         // the filter tap of each phase tap, per axis (conv_ops.hpp's packing)
   PhaseRows,         // row pointers of the phase merge (conv_ops.hpp)
   WinogradFilters,   // U of winograd.hpp (the calling thread)
