@@ -354,15 +354,24 @@ TEMPLATE_TEST_CASE("ml_ista descends overall; ml_fista beats the forward pass", 
   // ML-ISTA is not a descent method for the ML-BP objective (Sulam et al. prove convergence to
   // near-fixed points, not monotonicity): its prox of the nested l1 terms is inexact, and the
   // objective rises a little when an intermediate support changes. What holds is descent
-  // overall. Measured on 600 random problems (float and double): the last value is at least
-  // 6.7% below the first, the rises add up to at most 0.53% of the first value, and the last
-  // value is within 0.61% of the lowest; 2% is allowed for both.
+  // overall where its first step (the forward pass) lowers the objective below its value at
+  // G = 0. Measured on 3,000 random problems (1,500 seeds, float and double): the first value
+  // was below the start in every one and the last below the first; the rises add up to at most
+  // 0.52% of the first value, and the last value is within 0.66% of the lowest; 2% is allowed
+  // for both. A problem whose solution is all but 0 can defeat the first step (seed 1796361320,
+  // float: 15.4448 after it against 15.4423 at G = 0); ML-ISTA then drifts near the start (there
+  // 1.7% above it, the rises 1.7%), which is all that is asked of it then.
   double rises = 0;
   for (size_t k = 1; k < obj.size(); ++k) rises += std::max(0.0, obj[k] - obj[k - 1]);
   const double lowest = *std::min_element(obj.begin(), obj.end());
   INFO("first " << obj.front() << ", last " << obj.back() << ", lowest " << lowest
                 << ", sum of rises " << rises);
-  REQUIRE(obj.back() < obj.front());
+  const double start = 0.5 * double(Y.template cast<double>().squaredNorm());  // at G = 0
+  INFO("the objective at G = 0: " << start);
+  if (obj.front() < start)
+    REQUIRE(obj.back() < obj.front());
+  else
+    REQUIRE(obj.back() <= start * 1.02);
   REQUIRE(rises <= 0.02 * obj.front());
   REQUIRE(obj.back() <= lowest * 1.02);
   // the reported objective and codes are consistent with the propagated codes
@@ -371,7 +380,8 @@ TEMPLATE_TEST_CASE("ml_ista descends overall; ml_fista beats the forward pass", 
           1e-4 * (1 + std::abs(double(R[1].objective))));
   REQUIRE((R[0].code - D2.matrix() * R[1].code).norm() <= 1e-4 * (1 + R[0].code.norm()));
 
-  // the forward pass = one ML-ISTA iteration from zero; ML-FISTA must end far below it
+  // the forward pass = one ML-ISTA iteration from zero; ML-FISTA must end far below it (where
+  // the forward pass is below the start: ML-FISTA ends at ML-ISTA's fixed point, see below)
   mlcsc::MLBPParams<S> one = p;
   one.callback = nullptr;
   one.max_iterations = 1;
@@ -380,7 +390,10 @@ TEMPLATE_TEST_CASE("ml_ista descends overall; ml_fista beats the forward pass", 
   pf.callback = nullptr;
   pf.max_iterations = 300;
   const auto F = net.ml_fista(Y, pf);
-  REQUIRE(double(F[1].objective) < forward);
+  if (forward < start)
+    REQUIRE(double(F[1].objective) < forward);
+  else
+    REQUIRE(double(F[1].objective) <= start * 1.02);
   // ML-ISTA and ML-FISTA share their fixed point G* (epsilon-optimal, not the ML-BP minimizer:
   // ML-ISTA's objective can pass below F(G*) on the way). ML-FISTA with its gradient restart
   // (the default) is closer to G* after the same 300 iterations (measured on 300 random

@@ -639,9 +639,10 @@ void correlate(const CorrelateArgs<Scalar>& A) {
   // reads all of them): the MNIST model's first layer analyze (4 phase planes into 32 maps of
   // 12 x 12, 3 x 3 phase taps, 8 KiB of copies) computed 14 values for every 12 before, and ran
   // 0.200-0.214 -> 0.154-0.161 ms (AVX-512). Its synthesize (32 planes into 4, 86 KiB of copies)
-  // ran twice as slow with them.
+  // ran twice as slow with them. Not with per-map tap boxes (a strided synthesize): the tap list
+  // is the planes', so a block of maps would run the taps outside its box too.
   const bool shifted =
-      flat && A.kw > 1 && !(A.cout == 1 && phase) &&
+      flat && A.kw > 1 && !(A.cout == 1 && phase) && !A.out_taps &&
       A.cout * A.kh * (A.kw - 1) >= 4 * (A.Wo + A.kw - 1) &&
       A.cin * A.kw * (t.rows + A.kh - 1) * A.Wo * Index(sizeof(Scalar)) <= 16 * 1024;
   // the tile copy of planes [c0, c0 + n): stored planes, or the phase planes of a strided signal
