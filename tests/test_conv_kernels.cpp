@@ -272,7 +272,8 @@ TEMPLATE_TEST_CASE("pad_tile resolves borders", "[conv][kernels]", float, double
     std::vector<TestType> dst(n * rows * cols + 1, TestType(-1));
     for (Boundary b : {Boundary::Zero, Boundary::Circular}) {
       INFO("W " << W << " cols " << cols << " col0 " << c0 << " " << mlcsc::to_string(b));
-      mlcsc::internal::pad_tile(src.data(), n, H, W, r0, c0, rows, cols, b, dst.data());
+      mlcsc::internal::pad_tile(src.data(), n, H, W, r0, c0, rows, cols, b, dst.data(),
+                                rows * cols);
       for (Index c = 0; c < n; ++c)
         for (Index r = 0; r < rows; ++r)
           for (Index q = 0; q < cols; ++q) {
@@ -289,12 +290,14 @@ TEMPLATE_TEST_CASE("pad_tile resolves borders", "[conv][kernels]", float, double
 TEMPLATE_TEST_CASE("pad_tile_phases reads the phase planes of a strided signal in place",
                    "[conv][kernels]", float, double) {
   // plane (r_h s_w + r_w) C + c of the phase planes is x_c[s_h i + r_h, s_w j + r_w], 0 past the
-  // signal (Zero) or wrapped over the phase plane (Circular: H, W multiples of the strides)
-  for (int trial = 0; trial < 20; ++trial) {
+  // signal (Zero) or wrapped over the phase plane (Circular: H, W multiples of the strides); the
+  // tile's planes `stride` apart, the gaps between them untouched. Rows of a few values and of
+  // several packets (s_w = 2 takes a row's two column phases in one vectorized pass)
+  for (int trial = 0; trial < 40; ++trial) {
     const auto b = mlcsc_test::uniform_int(0, 1) == 0 ? Boundary::Zero : Boundary::Circular;
     const Index C = mlcsc_test::uniform_int(1, 3), sh = mlcsc_test::uniform_int(1, 3),
                 sw = mlcsc_test::uniform_int(1, 3);
-    Index H = mlcsc_test::uniform_int(1, 13), W = mlcsc_test::uniform_int(1, 41);
+    Index H = mlcsc_test::uniform_int(1, 13), W = mlcsc_test::uniform_int(1, trial % 2 ? 41 : 173);
     if (b == Boundary::Circular) H = (H + sh - 1) / sh * sh, W = (W + sw - 1) / sw * sw;
     const Index Hp = (H + sh - 1) / sh, Wp = (W + sw - 1) / sw, planes = C * sh * sw;
     std::vector<TestType> x(C * H * W);
@@ -304,10 +307,11 @@ TEMPLATE_TEST_CASE("pad_tile_phases reads the phase planes of a strided signal i
     const Index rows = mlcsc_test::uniform_int(1, Hp + 4),
                 cols = mlcsc_test::uniform_int(1, Wp + 20);
     const Index r0 = mlcsc_test::uniform_int(-2, 2), c0 = mlcsc_test::uniform_int(-3, 3);
-    std::vector<TestType> dst(n * rows * cols, TestType(-1));
+    const Index stride = rows * cols + mlcsc_test::uniform_int(0, 5);
+    std::vector<TestType> dst(n * stride, TestType(-1));
     const mlcsc::internal::PhaseSource ph{C, H, W, sh, sw};
-    mlcsc::internal::pad_tile_phases(x.data(), ph, p0, n, Hp, Wp, r0, c0, rows, cols, b,
-                                     dst.data());
+    mlcsc::internal::pad_tile_phases(x.data(), ph, p0, n, Hp, Wp, r0, c0, rows, cols, b, dst.data(),
+                                     stride);
     INFO("C " << C << " H " << H << " W " << W << " s " << sh << "," << sw << " planes " << p0
               << "+" << n << " tile " << rows << "x" << cols << " at " << r0 << "," << c0 << " "
               << mlcsc::to_string(b));
@@ -320,8 +324,9 @@ TEMPLATE_TEST_CASE("pad_tile_phases reads the phase planes of a strided signal i
           const Index si = sh * i + rh, sj = sw * j + rw;
           const bool inside = i >= 0 && j >= 0 && si < H && sj < W;
           const TestType expect = inside ? x[(c * H + si) * W + sj] : TestType(0);
-          CHECK(dst[(k * rows + r) * cols + q] == expect);
+          CHECK(dst[k * stride + r * cols + q] == expect);
         }
+      for (Index g = rows * cols; g < stride; ++g) CHECK(dst[k * stride + g] == TestType(-1));
     }
   }
 }
@@ -409,6 +414,44 @@ TEMPLATE_TEST_CASE("conv kernels: every geometry, direct and lowered, match the 
       CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
       CHECK((s.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
     }
+  }
+}
+
+TEMPLATE_TEST_CASE(
+    "conv kernels: wide strided layers, in tiles of rows and columns, match the "
+    "definition",
+    "[conv][kernels][geometry]", float, double) {
+  // Rows of more than 256 outputs take several column tiles; a synthesize's phase planes of more
+  // than 64 KiB a row are handed over to the merge in tiles of a few rows (correlate.hpp's
+  // tile_done); an analyze reads both column phases of a row at once (pad_tile_phases), and
+  // stride 3 one at a time.
+  using mlcsc::internal::ConvKernel;
+  const double tol = std::is_same_v<TestType, float> ? 2e-4 : 1e-11;  // as the tests above
+  struct Case {
+    Boundary b;
+    Index K, C, kh, kw, sh, sw, H, W;
+  };
+  for (const Case& c : {Case{Boundary::Zero, 16, 3, 3, 3, 2, 2, 21, 601},
+                        Case{Boundary::Valid, 7, 5, 4, 5, 1, 2, 9, 1203},
+                        Case{Boundary::Circular, 5, 2, 4, 4, 2, 3, 24, 543}}) {
+    auto D = random_conv<TestType>(c.K, c.C, c.kh, c.kw, c.b);
+    D.set_stride(c.sh, c.sw);
+    const Index N = 2;
+    FeatureMaps<TestType> x(N, c.C, c.H, c.W);
+    x.data() = mlcsc_test::randn<TestType>(N * c.C, c.H * c.W);
+    FeatureMaps<TestType> g(N, c.K, D.code_height(c.H), D.code_width(c.W));
+    g.data() = mlcsc_test::randn<TestType>(N * c.K, g.height() * g.width());
+    FeatureMaps<double> ra, rs;
+    geometry_reference(D, x, g, ra, rs);
+    const double scale =
+        1.0 + std::max(ra.data().cwiseAbs().maxCoeff(), rs.data().cwiseAbs().maxCoeff());
+    INFO(mlcsc::to_string(c.b) << " K" << c.K << " C" << c.C << " " << c.kh << "x" << c.kw
+                               << " stride " << c.sh << "x" << c.sw << " " << c.H << "x" << c.W);
+    FeatureMaps<TestType> a = D.code_like(x), y(N, c.C, c.H, c.W);
+    mlcsc::internal::conv_analyze(D.shape(), x, a, ConvKernel::Direct);
+    mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Direct);
+    CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
+    CHECK((y.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
   }
 }
 

@@ -35,7 +35,9 @@
 //    12 x 12 outputs (none computed to be dropped), written straight into the maps.
 //  * Strided correlations (conv_ops.hpp's polyphase form) give each input plane or output map
 //    the box of taps that may be nonzero (TapBox): the micro-tile runs the taps inside it only,
-//    from a per-tile list of (input offset, tap) pairs for per-plane boxes.
+//    from a per-tile list of (input offset, tap) pairs for per-plane boxes. A strided
+//    synthesize's output (phase planes) is handed over tile by tile from a buffer in cache
+//    (CorrelateArgs::tile_done) to be merged into the signal by the thread that computed it.
 //  * The filters are packed block-major (filter_index<B> below): the taps of one block of B::maps
 //    output maps are contiguous, B::maps values per tap, so a micro-tile streams its filter
 //    values in order from L1 instead of one short run per tap strided by cout.
@@ -126,6 +128,17 @@ struct CorrelateArgs {
   // Optional: src is a strided signal whose phase planes are the cin input planes of H x W
   // (pad_tile.hpp), read in place
   PhaseSource phases;
+  // Optional: the output handed over by tiles of at most `max_rows` rows (0: any) instead of
+  // written to dst: the thread that computed the rows [i0, i1) x columns [j0, j1) of every map
+  // calls tile_done with them at `out` (map o's row i0 + r, column j0 + q at out[o plane + r
+  // stride + q]; valid during the call only; dst is not used). A strided synthesize merges its
+  // phase planes into the signal there, from a tile buffer in cache.
+  using TileDone = void (*)(void* context, const Scalar* out, Eigen::Index plane,
+                            Eigen::Index stride, Eigen::Index i0, Eigen::Index i1, Eigen::Index j0,
+                            Eigen::Index j1);
+  TileDone tile_done = nullptr;
+  void* tile_done_context = nullptr;
+  Eigen::Index max_rows = 0;
 };
 
 // The tile buffer and where to write, as seen by the micro-kernel.
@@ -589,6 +602,7 @@ CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
   while (cb > step && rows_for(cb) < std::max<Index>(A.kh - 1, 4))
     cb = std::max(step, (cb / 2) / step * step);
   Index r = std::min(A.Ho, rows_for(cb));
+  if (A.max_rows > 0) r = std::min(r, A.max_rows);
   auto count = [&](Index rr, Index cc) { return ((A.Ho + rr - 1) / rr) * ((A.Wo + cc - 1) / cc); };
   const Index want = 4 * Index(threads);
   while (threads > 1 && count(r, cb) < want && (r > 1 || cb > step)) {
@@ -645,23 +659,28 @@ void correlate(const CorrelateArgs<Scalar>& A) {
       flat && A.kw > 1 && !(A.cout == 1 && phase) && !A.out_taps &&
       A.cout * A.kh * (A.kw - 1) >= 4 * (A.Wo + A.kw - 1) &&
       A.cin * A.kw * (t.rows + A.kh - 1) * A.Wo * Index(sizeof(Scalar)) <= 16 * 1024;
-  // the tile copy of planes [c0, c0 + n): stored planes, or the phase planes of a strided signal
-  auto copy_planes = [&](Index c0, Index n, Index row0, Index col0, Index rows, Index cols,
-                         Scalar* dst) {
+  // the tile copy of every plane, `stride` apart in dst: stored planes, or the phase planes of a
+  // strided signal
+  auto copy_planes = [&](Index row0, Index col0, Index rows, Index cols, Scalar* dst,
+                         Index stride) {
     if (A.phases.C > 0)
-      pad_tile_phases(A.src, A.phases, c0, n, A.H, A.W, row0, col0, rows, cols, A.boundary, dst);
+      pad_tile_phases(A.src, A.phases, 0, A.cin, A.H, A.W, row0, col0, rows, cols, A.boundary, dst,
+                      stride);
     else
-      pad_tile(A.src + c0 * A.H * A.W, n, A.H, A.W, row0, col0, rows, cols, A.boundary, dst);
+      pad_tile(A.src, A.cin, A.H, A.W, row0, col0, rows, cols, A.boundary, dst, stride);
   };
   // The kernels over output rows [r0, r1) x columns [c0, c1) of T, whose T.in is the input of
-  // output (r0, c0): output (i, j) reads from tile row i - r0, column j - c0.
-  auto run = [&](const TileView<Scalar>& T, Index r0, Index r1, Index c0, Index c1) {
+  // output (r0, c0): output (i, j) reads from tile row i - r0, column j - c0, and is written at
+  // row i - or0, column j - oc0 of T.out.
+  auto run = [&](const TileView<Scalar>& T, Index r0, Index r1, Index c0, Index c1, Index or0,
+                 Index oc0) {
+    const Index j0 = c0 - oc0, j1 = c1 - oc0;
     if (rows_blocked) {
       for (Index o = 0; o < A.cout; ++o) {
         Index i = r0;
         for (; i + B::rows <= r1; i += B::rows)
-          corr_row_block<Scalar, B>(T, o, i - r0, 0, i, c0, c1);
-        for (; i < r1; ++i) corr_row_dispatch<Scalar, B>(1, T, o, i - r0, 0, i, c0, c1);
+          corr_row_block<Scalar, B>(T, o, i - r0, 0, i - or0, j0, j1);
+        for (; i < r1; ++i) corr_row_dispatch<Scalar, B>(1, T, o, i - r0, 0, i - or0, j0, j1);
       }
       return;
     }
@@ -669,9 +688,9 @@ void correlate(const CorrelateArgs<Scalar>& A) {
       for (Index ob = 0; ob < nob; ++ob) {
         const Index o0 = ob * MB, mb = std::min<Index>(MB, A.cout - o0);
         if (mb == 1 && phase)
-          corr_row_phase<Scalar, B>(T, o0, i - r0, 0, i, c0, c1);
+          corr_row_phase<Scalar, B>(T, o0, i - r0, 0, i - or0, j0, j1);
         else
-          corr_row_dispatch<Scalar, B>(mb, T, o0, i - r0, 0, i, c0, c1);
+          corr_row_dispatch<Scalar, B>(mb, T, o0, i - r0, 0, i - or0, j0, j1);
       }
     }
   };
@@ -692,16 +711,16 @@ void correlate(const CorrelateArgs<Scalar>& A) {
     if (tile > 0 && t.col_tiles == 1 && roll.call == call && roll.tile == tile - 1 && keep > 0 &&
         keep < trows) {
       // slide: the last kh - 1 rows of each channel to its top (channels in order: every move
-      // goes to a lower address than any row still to be moved), then copy the new rows
+      // goes to a lower address than any row still to be moved), then the new rows below them,
+      // all planes in one pass (a strided signal's two column phases of a row together)
       const Index last_rows = roll.rows;
-      for (Index c = 0; c < A.cin; ++c) {
+      for (Index c = 0; c < A.cin; ++c)
         std::memmove(buf + c * trows * tstride, buf + (c * last_rows + last_rows - keep) * tstride,
                      std::size_t(keep * tstride) * sizeof(Scalar));
-        copy_planes(c, 1, i0 - A.top + keep, j0 - A.left, trows - keep, tstride,
-                    buf + (c * trows + keep) * tstride);
-      }
+      copy_planes(i0 - A.top + keep, j0 - A.left, trows - keep, tstride, buf + keep * tstride,
+                  trows * tstride);
     } else {
-      copy_planes(0, A.cin, i0 - A.top, j0 - A.left, trows, tstride, buf);
+      copy_planes(i0 - A.top, j0 - A.left, trows, tstride, buf, trows * tstride);
     }
     roll = {call, tile, trows};
     // per-plane tap boxes: the taps as (offset in the tile, tap index c kh kw + u kw + v) pairs,
@@ -752,14 +771,17 @@ void correlate(const CorrelateArgs<Scalar>& A) {
             list[2 * list_taps + 1] = (c * A.kh + u) * A.kw + v;
           }
       }
-      const TileView<Scalar> F{
-          sh,   trows * A.Wo,      A.Wo,        A.w, A.cin,      A.cout, A.kh,
-          A.kw, A.dst + i0 * A.Wo, A.Ho * A.Wo, 0,   A.out_taps, list,   list_taps,
-          0};
+      // the outputs straight into the maps, or into a buffer to hand over
+      Scalar* out = A.tile_done ? conv_scratch<Scalar>(ConvBuffer::TileOutput, A.cout * Q)
+                                : A.dst + i0 * A.Wo;
+      const Index plane = A.tile_done ? Q : A.Ho * A.Wo;
+      const TileView<Scalar> F{sh,  trows * A.Wo, A.Wo, A.w,        A.cin, A.cout,    A.kh, A.kw,
+                               out, plane,        0,    A.out_taps, list,  list_taps, 0};
       for (Index ob = 0; ob < nob; ++ob) {
         const Index o0 = ob * MB, mb = std::min<Index>(MB, A.cout - o0);
         corr_row_dispatch<Scalar, B>(mb, F, o0, 0, 0, 0, 0, Q);
       }
+      if (A.tile_done) A.tile_done(A.tile_done_context, out, Q, A.Wo, i0, i1, 0, A.Wo);
       return;
     }
     if (flat) {
@@ -777,12 +799,27 @@ void correlate(const CorrelateArgs<Scalar>& A) {
         else
           corr_row_dispatch<Scalar, B>(mb, F, o0, 0, 0, 0, 0, Q);
       }
+      if (A.tile_done) {
+        A.tile_done(A.tile_done_context, out, Q, tstride, i0, i1, 0, A.Wo);
+        return;
+      }
       for (Index o = 0; o < A.cout; ++o)
         for (Index i = 0; i < rows; ++i)
           copy_values(out + o * Q + i * tstride, A.Wo, A.dst + (o * A.Ho + i0 + i) * A.Wo);
       return;
     }
-    run(T, i0, i1, j0, j1);
+    if (!A.tile_done) {
+      run(T, i0, i1, j0, j1, 0, 0);
+      return;
+    }
+    // handed over: the tile's output in a buffer of its own (in cache for tile_done)
+    const Index w = j1 - j0, plane = (i1 - i0) * w;
+    TileView<Scalar> O = T;
+    O.out = conv_scratch<Scalar>(ConvBuffer::TileOutput, A.cout * plane);
+    O.out_plane = plane;
+    O.out_stride = w;
+    run(O, i0, i1, j0, j1, i0, j0);
+    A.tile_done(A.tile_done_context, O.out, plane, w, i0, i1, j0, j1);
   };
   // In place: the tap-phase kernel's one output map from stored planes (a 1-D synthesize into
   // one channel, shape (c) of bench_conv_kernels: 32 planes of 65,536) reads the part of a tile
@@ -792,7 +829,8 @@ void correlate(const CorrelateArgs<Scalar>& A) {
   // kernels keep their tiles: they read each input row for several output rows, and in place
   // (rows 1 KB apart in the same cache sets; no prefetch kept them fed) they measured slower:
   // shape (a)'s synthesize 67-78 against 76-78 GFLOP/s, its analyze 91% against 101% of GEMM.
-  const bool in_place = A.phases.C == 0 && !A.in_taps && !flat && A.cout == 1 && phase;
+  const bool in_place =
+      A.phases.C == 0 && !A.in_taps && !A.tile_done && !flat && A.cout == 1 && phase;
   // a region of w output columns reads round_up(w, L) + kw - 1 columns from its first's input
   const TileView<Scalar> planes{A.src, A.H * A.W,   A.W,  A.w,        A.cin,   A.cout, A.kh, A.kw,
                                 A.dst, A.Ho * A.Wo, A.Wo, A.out_taps, nullptr, 0,      2};
@@ -808,7 +846,7 @@ void correlate(const CorrelateArgs<Scalar>& A) {
       if (ia < ib && ja < jb) {
         TileView<Scalar> T = planes;
         T.in = A.src + (ia - A.top) * A.W + (ja - A.left);
-        run(T, ia, ib, ja, jb);
+        run(T, ia, ib, ja, jb, 0, 0);
         if (i0 < ia) copied(-1, i0, ia, j0, j1);
         if (ib < i1) copied(-1, ib, i1, j0, j1);
         if (j0 < ja) copied(-1, ia, ib, j0, ja);

@@ -21,11 +21,11 @@ namespace mlcsc::internal {
 enum class ConvBuffer {
   PackedFilters = 0,
   Tile,
-  Phases,            // the phase planes a strided synthesize writes (conv_ops.hpp)
   Patches,           // the patch matrix of the lowered convolution (lowered.hpp)
   TapBoxes,          // the phase planes' tap boxes (conv_ops.hpp)
   TapList,           // a tile's taps inside those boxes (correlate.hpp)
   FlatRows,          // the output of a tile of flat rows (correlate.hpp)
+  TileOutput,        // a tile's output handed over to CorrelateArgs::tile_done (correlate.hpp)
   ShiftedRows,       // a tile's planes shifted per filter column, for flat rows (correlate.hpp)
   TapTables,         // the filter tap of each phase tap, per axis (conv_ops.hpp's packing)
   PhaseRows,         // row pointers of the phase merge (conv_ops.hpp)
