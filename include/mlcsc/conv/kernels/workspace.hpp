@@ -28,6 +28,7 @@ enum class ConvBuffer {
   TileOutput,        // a tile's output handed over to CorrelateArgs::tile_done (correlate.hpp)
   ShiftedRows,       // a tile's planes shifted per filter column, for flat rows (correlate.hpp)
   TapTables,         // the filter tap of each phase tap, per axis (conv_ops.hpp's packing)
+  TapOffsets,        // each output plane's filter offsets per phase tap (conv_ops.hpp's packing)
   PhaseRows,         // row pointers of the phase merge (conv_ops.hpp)
   WinogradFilters,   // U of winograd.hpp (the calling thread)
   WinogradInput,     // V and the de-interleaved rows of one block (every thread)
