@@ -452,6 +452,20 @@ TEMPLATE_TEST_CASE(
     mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Direct);
     CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
     CHECK((y.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
+#ifdef _OPENMP
+    // image by image on 2 threads (one image's tiles split over them, each thread merging the
+    // phase planes of its own): bitwise the batch's result (each value summed in a fixed order)
+    const int before = omp_get_max_threads();
+    FeatureMaps<TestType> a2 = D.code_like(x), y2(N, c.C, c.H, c.W);
+    omp_set_num_threads(2);
+    for (Index n = 0; n < N; ++n) {
+      mlcsc::internal::conv_analyze(D.shape(), x.image(n), a2.image(n), ConvKernel::Direct);
+      mlcsc::internal::conv_synthesize(D.shape(), g.image(n), y2.image(n), ConvKernel::Direct);
+    }
+    omp_set_num_threads(before);
+    CHECK(a2.data() == a.data());
+    CHECK(y2.data() == y.data());
+#endif
   }
 }
 
