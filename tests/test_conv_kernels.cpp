@@ -368,6 +368,54 @@ void geometry_reference(const mlcsc::ConvDictionary<Scalar>& D, const FeatureMap
               }
 }
 
+// A strided layer: K filters over C channels of kh x kw, strides sh x sw, H x W signals.
+struct StridedCase {
+  Boundary b;
+  Index K, C, kh, kw, sh, sw, H, W;
+};
+
+// The direct kernels' analyze and synthesize of a batch of N random signals and codes against
+// geometry_reference (float: sums of up to C kh kw terms of unit scale, 2e-4 relative to the
+// largest; double 1e-11). `threads`: also image by image on 2 threads (one image's tiles split
+// over them), bitwise the batch's result: each value is summed in an order fixed by the shape.
+template <class Scalar>
+void check_strided_case(const StridedCase& c, Index N, bool threads) {
+  using mlcsc::internal::ConvKernel;
+  const double tol = std::is_same_v<Scalar, float> ? 2e-4 : 1e-11;
+  auto D = random_conv<Scalar>(c.K, c.C, c.kh, c.kw, c.b);
+  D.set_stride(c.sh, c.sw);
+  FeatureMaps<Scalar> x(N, c.C, c.H, c.W);
+  x.data() = mlcsc_test::randn<Scalar>(N * c.C, c.H * c.W);
+  FeatureMaps<Scalar> g(N, c.K, D.code_height(c.H), D.code_width(c.W));
+  g.data() = mlcsc_test::randn<Scalar>(N * c.K, g.height() * g.width());
+  FeatureMaps<double> ra, rs;
+  geometry_reference(D, x, g, ra, rs);
+  const double scale =
+      1.0 + std::max(ra.data().cwiseAbs().maxCoeff(), rs.data().cwiseAbs().maxCoeff());
+  INFO(mlcsc::to_string(c.b) << " K" << c.K << " C" << c.C << " " << c.kh << "x" << c.kw
+                             << " stride " << c.sh << "x" << c.sw << " " << c.H << "x" << c.W);
+  FeatureMaps<Scalar> a = D.code_like(x), y(N, c.C, c.H, c.W);
+  mlcsc::internal::conv_analyze(D.shape(), x, a, ConvKernel::Direct);
+  mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Direct);
+  CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
+  CHECK((y.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
+#ifdef _OPENMP
+  if (!threads) return;
+  const int before = omp_get_max_threads();
+  FeatureMaps<Scalar> a2 = D.code_like(x), y2(N, c.C, c.H, c.W);
+  omp_set_num_threads(2);
+  for (Index n = 0; n < N; ++n) {
+    mlcsc::internal::conv_analyze(D.shape(), x.image(n), a2.image(n), ConvKernel::Direct);
+    mlcsc::internal::conv_synthesize(D.shape(), g.image(n), y2.image(n), ConvKernel::Direct);
+  }
+  omp_set_num_threads(before);
+  CHECK(a2.data() == a.data());
+  CHECK(y2.data() == y.data());
+#else
+  (void)threads;
+#endif
+}
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("conv kernels: every geometry, direct and lowered, match the definition",
@@ -417,56 +465,16 @@ TEMPLATE_TEST_CASE("conv kernels: every geometry, direct and lowered, match the 
   }
 }
 
-TEMPLATE_TEST_CASE(
-    "conv kernels: wide strided layers, in tiles of rows and columns, match the "
-    "definition",
-    "[conv][kernels][geometry]", float, double) {
+TEMPLATE_TEST_CASE("conv kernels: wide strided layers in row and column tiles match the definition",
+                   "[conv][kernels][geometry]", float, double) {
   // Rows of more than 256 outputs take several column tiles; a synthesize's phase planes of more
   // than 64 KiB a row are handed over to the merge in tiles of a few rows (correlate.hpp's
-  // tile_done); an analyze reads both column phases of a row at once (pad_tile_phases), and
-  // stride 3 one at a time.
-  using mlcsc::internal::ConvKernel;
-  const double tol = std::is_same_v<TestType, float> ? 2e-4 : 1e-11;  // as the tests above
-  struct Case {
-    Boundary b;
-    Index K, C, kh, kw, sh, sw, H, W;
-  };
-  for (const Case& c : {Case{Boundary::Zero, 16, 3, 3, 3, 2, 2, 21, 601},
-                        Case{Boundary::Valid, 7, 5, 4, 5, 1, 2, 9, 1203},
-                        Case{Boundary::Circular, 5, 2, 4, 4, 2, 3, 24, 543}}) {
-    auto D = random_conv<TestType>(c.K, c.C, c.kh, c.kw, c.b);
-    D.set_stride(c.sh, c.sw);
-    const Index N = 2;
-    FeatureMaps<TestType> x(N, c.C, c.H, c.W);
-    x.data() = mlcsc_test::randn<TestType>(N * c.C, c.H * c.W);
-    FeatureMaps<TestType> g(N, c.K, D.code_height(c.H), D.code_width(c.W));
-    g.data() = mlcsc_test::randn<TestType>(N * c.K, g.height() * g.width());
-    FeatureMaps<double> ra, rs;
-    geometry_reference(D, x, g, ra, rs);
-    const double scale =
-        1.0 + std::max(ra.data().cwiseAbs().maxCoeff(), rs.data().cwiseAbs().maxCoeff());
-    INFO(mlcsc::to_string(c.b) << " K" << c.K << " C" << c.C << " " << c.kh << "x" << c.kw
-                               << " stride " << c.sh << "x" << c.sw << " " << c.H << "x" << c.W);
-    FeatureMaps<TestType> a = D.code_like(x), y(N, c.C, c.H, c.W);
-    mlcsc::internal::conv_analyze(D.shape(), x, a, ConvKernel::Direct);
-    mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Direct);
-    CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
-    CHECK((y.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
-#ifdef _OPENMP
-    // image by image on 2 threads (one image's tiles split over them, each thread merging the
-    // phase planes of its own): bitwise the batch's result (each value summed in a fixed order)
-    const int before = omp_get_max_threads();
-    FeatureMaps<TestType> a2 = D.code_like(x), y2(N, c.C, c.H, c.W);
-    omp_set_num_threads(2);
-    for (Index n = 0; n < N; ++n) {
-      mlcsc::internal::conv_analyze(D.shape(), x.image(n), a2.image(n), ConvKernel::Direct);
-      mlcsc::internal::conv_synthesize(D.shape(), g.image(n), y2.image(n), ConvKernel::Direct);
-    }
-    omp_set_num_threads(before);
-    CHECK(a2.data() == a.data());
-    CHECK(y2.data() == y.data());
-#endif
-  }
+  // tile_done), on 2 threads each merging its own tiles; an analyze reads both column phases of
+  // a row at once (pad_tile_phases), and stride 3 one at a time.
+  for (const StridedCase& c : {StridedCase{Boundary::Zero, 16, 3, 3, 3, 2, 2, 21, 601},
+                               StridedCase{Boundary::Valid, 7, 5, 4, 5, 1, 2, 9, 1203},
+                               StridedCase{Boundary::Circular, 5, 2, 4, 4, 2, 3, 24, 543}})
+    check_strided_case<TestType>(c, 2, true);
 }
 
 TEMPLATE_TEST_CASE("conv kernels: the MNIST model's strided layers match the definition",
@@ -475,30 +483,7 @@ TEMPLATE_TEST_CASE("conv kernels: the MNIST model's strided layers match the def
   // from shifted copies of the planes (correlate.hpp; with 8- and 16-lane packets, the AVX and
   // AVX-512 builds); a Zero variant with unequal strides and two channels takes the same path
   // with per-plane tap boxes. Synthesize runs the flat rows without the copies.
-  using mlcsc::internal::ConvKernel;
-  const double tol = std::is_same_v<TestType, float> ? 2e-4 : 1e-11;  // as the test above
-  struct Case {
-    Boundary b;
-    Index K, C, kh, kw, sh, sw, H, W;
-  };
-  for (const Case& c : {Case{Boundary::Valid, 32, 1, 6, 6, 2, 2, 28, 28},
-                        Case{Boundary::Zero, 24, 2, 5, 3, 2, 1, 15, 13}}) {
-    auto D = random_conv<TestType>(c.K, c.C, c.kh, c.kw, c.b);
-    D.set_stride(c.sh, c.sw);
-    const Index N = 3;
-    FeatureMaps<TestType> x(N, c.C, c.H, c.W);
-    x.data() = mlcsc_test::randn<TestType>(N * c.C, c.H * c.W);
-    FeatureMaps<TestType> g(N, c.K, D.code_height(c.H), D.code_width(c.W));
-    g.data() = mlcsc_test::randn<TestType>(N * c.K, g.height() * g.width());
-    FeatureMaps<double> ra, rs;
-    geometry_reference(D, x, g, ra, rs);
-    const double scale =
-        1.0 + std::max(ra.data().cwiseAbs().maxCoeff(), rs.data().cwiseAbs().maxCoeff());
-    INFO(mlcsc::to_string(c.b) << " K" << c.K << " C" << c.C << " " << c.kh << "x" << c.kw);
-    FeatureMaps<TestType> a = D.code_like(x), y(N, c.C, c.H, c.W);
-    mlcsc::internal::conv_analyze(D.shape(), x, a, ConvKernel::Direct);
-    mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Direct);
-    CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
-    CHECK((y.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
-  }
+  for (const StridedCase& c : {StridedCase{Boundary::Valid, 32, 1, 6, 6, 2, 2, 28, 28},
+                               StridedCase{Boundary::Zero, 24, 2, 5, 3, 2, 1, 15, 13}})
+    check_strided_case<TestType>(c, 3, false);
 }
