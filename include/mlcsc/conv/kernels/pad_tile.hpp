@@ -250,7 +250,7 @@ void pad_tile_phases(const Scalar* x, const PhaseSource& ph, Eigen::Index p0, Ei
     const Index q1 = q1_of(rw), q1b = pair ? q1_of(1) : q0;
     for (Index r = 0; r < rows; ++r) {
       Scalar* d = dst + k * plane_stride + r * cols;
-      Scalar* d1 = d + ph.C * plane_stride;  // plane p + C's row (written when paired)
+      Scalar* d1 = pair ? d + ph.C * plane_stride : nullptr;  // plane p + C's row
       Index i = row0 + r;
       if (circular) i = wrap(i, Hp);
       const Index si = ph.sh * i + rh;
