@@ -2,6 +2,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "test_support.hpp"
@@ -142,6 +143,44 @@ TEMPLATE_TEST_CASE("FeatureMaps: N x C x H x W batches, NCHW", "[core][feature_m
     mlcsc::ConstFeatureMapsView<TestType> cwhole = whole;
     CHECK(cwhole.image(2).ptr() == x.data().data() + 2 * C * H * W);
     CHECK(cwhole.image(2).batch() == 1);
+  }
+
+  SECTION("images(first, count) views images [first, first + count); out of range is refused") {
+    for (Index first = 0; first <= N; ++first)
+      for (Index count = 0; first + count <= N; ++count) {
+        CAPTURE(first, count);
+        auto v = x.images(first, count);
+        STATIC_REQUIRE(std::is_same_v<decltype(v), mlcsc::FeatureMapsView<TestType>>);
+        CHECK(v.ptr() == x.data().data() + first * C * H * W);
+        CHECK(v.batch() == count);
+        CHECK(v.channels() == C);
+        CHECK(v.height() == H);
+        CHECK(v.width() == W);
+        for (Index n = 0; n < count; ++n)
+          CHECK(v.channel(n, 1)(2, 3) == TestType(1000 * (first + n) + 123));
+        const FeatureMaps<TestType>& cx = x;
+        const mlcsc::ConstFeatureMapsView<TestType> cv = cx.images(first, count);
+        CHECK(cv.ptr() == v.ptr());
+        CHECK(cv.batch() == count);
+        // of a view and of a const view: relative to the view's own first image
+        if (first >= 1) {
+          mlcsc::FeatureMapsView<TestType> tail = x.images(1, N - 1);
+          CHECK(tail.images(first - 1, count).ptr() == v.ptr());
+          mlcsc::ConstFeatureMapsView<TestType> ctail = tail;
+          CHECK(ctail.images(first - 1, count).ptr() == v.ptr());
+        }
+      }
+    x.images(1, 2).channel(1, 0)(0, 4) = TestType(-7);
+    CHECK(x.channel(2, 0)(0, 4) == TestType(-7));
+    for (auto [first, count] : {std::pair<Index, Index>{-1, 1}, {0, -1}, {2, 2}, {4, 0}, {0, 4}}) {
+      CAPTURE(first, count);
+      const std::string m = mlcsc_test::invalid_argument_message([&] { x.images(first, count); });
+      CHECK(mlcsc_test::contains(m, "images"));
+      CHECK(mlcsc_test::contains(m, "batch of 3"));
+      mlcsc::ConstFeatureMapsView<TestType> cv = x;
+      REQUIRE_THROWS_AS(cv.images(first, count), std::invalid_argument);
+    }
+    REQUIRE_THROWS_AS(x.image(3), std::invalid_argument);
   }
 
   SECTION("a copy from a view is deep, of the view's shape") {

@@ -9,6 +9,10 @@
 
 #include "test_support.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 using mlcsc_test::random_conv;
 using mlcsc_test::random_maps;
 
@@ -239,6 +243,75 @@ TEMPLATE_TEST_CASE("layered_thresholding into reused codes equals the allocating
   CHECK(mlcsc_test::contains(
       mlcsc_test::invalid_argument_message([&] { dense.layered_thresholding(Y, bad); }),
       "'out[0]'"));
+}
+
+TEMPLATE_TEST_CASE("conv layered_thresholding on several threads: each image as if alone",
+                   "[multilayer][conv][threads]", float, double) {
+  // Batches that split evenly over the threads (and large ones that do not) run image-parallel,
+  // each thread taking a share of the images through every layer; the rest layer by layer. Either
+  // way each image's codes are those of the image alone on one thread: bitwise where a layer runs
+  // the direct kernels (one order of summation per output value), within the rounding of a
+  // matrix product where it runs lowered (the products group the images differently).
+  using S = TestType;
+  const Index C0 = mlcsc_test::uniform_int(1, 3), K1 = mlcsc_test::uniform_int(2, 9),
+              K2 = mlcsc_test::uniform_int(2, 11), K3 = mlcsc_test::uniform_int(3, 40);
+  const Index H = 2 * mlcsc_test::uniform_int(5, 9) + 1, W = 2 * mlcsc_test::uniform_int(5, 9);
+  auto D1 = random_conv<S>(K1, C0, 5, 4, mlcsc::Boundary::Valid);
+  D1.set_stride(2, 2);
+  const Index H1 = (H - 5) / 2 + 1, W1 = (W - 4) / 2 + 1;
+  const auto D2 = random_conv<S>(K2, K1, 3, 3, mlcsc::Boundary::Zero);
+  const auto D3 = random_conv<S>(K3, K2, H1, W1, mlcsc::Boundary::Valid);  // a dense layer
+  mlcsc::MultiLayer<mlcsc::ConvDictionary<S>> net;
+  net.add_layer(D1);
+  net.add_layer(D2);
+  net.add_layer(D3);
+  const std::vector<mlcsc::Vector<S>> thr{mlcsc::Vector<S>::LinSpaced(K1, S(0.02), S(0.3)),
+                                          mlcsc::Vector<S>::Constant(1, S(0.1)),
+                                          mlcsc::Vector<S>::LinSpaced(K3, S(0.2), S(0.01))};
+  const mlcsc::ConvDictionary<S>* layer[3] = {&D1, &D2, &D3};
+  const Index Hs[3] = {H, H1, H1}, Ws[3] = {W, W1, W1};
+#ifdef _OPENMP
+  const int before = omp_get_max_threads();
+#endif
+  for (int threads : {2, 3})
+    for (Index N : {1, 2, 3, 5, 6, 7, 17, 25}) {
+      CAPTURE(threads, N, C0, K1, K2, K3, H, W);
+      mlcsc::FeatureMaps<S> x(N, C0, H, W);
+      x.data() = mlcsc_test::randn<S>(N * C0, H * W);
+      const Shrinkage kind = N % 2 ? Shrinkage::NonnegSoft : Shrinkage::Soft;
+#ifdef _OPENMP
+      omp_set_num_threads(threads);
+#endif
+      std::vector<mlcsc::FeatureMaps<S>> out;
+      net.layered_thresholding(x, thr, out, kind);
+#ifdef _OPENMP
+      omp_set_num_threads(1);
+#endif
+      for (Index n = 0; n < N; ++n) {
+        const auto alone = net.layered_thresholding(mlcsc::FeatureMaps<S>(x.image(n)), thr, kind);
+        for (int l = 0; l < 3; ++l) {
+          const auto got = out[size_t(l)].image(n).data();
+          const auto& want = alone[size_t(l)].data();
+          REQUIRE(got.rows() == want.rows());
+          REQUIRE(got.cols() == want.cols());
+          const mlcsc::ConvDictionary<S>& D = *layer[l];
+          double tol = 0;
+          if (mlcsc::internal::lowered_chosen<S>(mlcsc::internal::ConvKernel::Automatic, D.shape(),
+                                                 D.num_filters(), Hs[l], Ws[l])) {
+            // a sum of R products in another order: a few R eps of its largest value
+            const double R = double(D.channels() * D.kernel_height() * D.kernel_width());
+            tol = 4 * R * double(std::numeric_limits<S>::epsilon()) *
+                  std::max(1.0, double(want.cwiseAbs().maxCoeff()));
+          }
+          const double err = double((got - want).cwiseAbs().maxCoeff());
+          INFO("image " << n << " layer " << l << " error " << err << " tolerance " << tol);
+          REQUIRE(err <= tol);
+        }
+      }
+    }
+#ifdef _OPENMP
+  omp_set_num_threads(before);
+#endif
 }
 
 TEMPLATE_TEST_CASE("layered_lasso: every layer satisfies its own Lasso KKT conditions",

@@ -26,6 +26,12 @@ inline void check_maps_shape(const char* where, Index n, Index c, Index h, Index
                   " x ", c, " x ", h, " x ", w);
 }
 
+inline void check_image_range(const char* where, Index first, Index count, Index batch) {
+  if (first < 0 || count < 0 || first > batch - count)
+    throw_invalid(where, ": images [", first, ", ", first + count, ") (first ", first, ", count ",
+                  count, ") must lie in the batch of ", batch);
+}
+
 /// The members every kind of feature maps has, from its shape and its first coefficient.
 template <class Derived, class Ptr>
 class MapsAccess {
@@ -91,11 +97,15 @@ class FeatureMapsView : public internal::MapsAccess<FeatureMapsView<Scalar_>, Sc
   ChannelMap channel(Index n, Index c) const {
     return ChannelMap(this->plane_ptr(n, c), shape_.height, shape_.width);
   }
-  /// Image n as a view of a batch of one.
-  FeatureMapsView image(Index n) const {
-    return FeatureMapsView(this->plane_ptr(n, 0), MapsShapeTag{},
-                           {1, shape_.channels, shape_.height, shape_.width});
+  /// Images [first, first + count) as a view of a batch of `count` (no copy, like PyTorch's
+  /// `x.narrow(0, first, count)`). Throws std::invalid_argument when the range leaves the batch.
+  FeatureMapsView images(Index first, Index count) const {
+    internal::check_image_range("FeatureMapsView::images", first, count, shape_.batch);
+    return FeatureMapsView(this->plane_ptr(first, 0), MapsShapeTag{},
+                           {count, shape_.channels, shape_.height, shape_.width});
   }
+  /// Image n as a view of a batch of one.
+  FeatureMapsView image(Index n) const { return images(n, 1); }
   Scalar* ptr() const { return data_; }
 
  private:
@@ -136,12 +146,14 @@ class ConstFeatureMapsView
   ChannelMap channel(Index n, Index c) const {
     return ChannelMap(this->plane_ptr(n, c), shape_.height, shape_.width);
   }
-  ConstFeatureMapsView image(Index n) const {
+  ConstFeatureMapsView images(Index first, Index count) const {
+    internal::check_image_range("ConstFeatureMapsView::images", first, count, shape_.batch);
     ConstFeatureMapsView v(*this);
-    v.data_ = this->plane_ptr(n, 0);
-    v.shape_.batch = 1;
+    v.data_ = this->plane_ptr(first, 0);
+    v.shape_.batch = count;
     return v;
   }
+  ConstFeatureMapsView image(Index n) const { return images(n, 1); }
   const Scalar* ptr() const { return data_; }
 
  private:
@@ -205,11 +217,17 @@ class FeatureMaps : public internal::MapsAccess<FeatureMaps<Scalar_>, const Scal
   ChannelMap channel(Index c) { return channel(0, c); }
   ConstChannelMap channel(Index c) const { return channel(0, c); }
 
-  /// Image n as a view of a batch of one.
-  FeatureMapsView<Scalar> image(Index n) { return FeatureMapsView<Scalar>(*this).image(n); }
-  ConstFeatureMapsView<Scalar> image(Index n) const {
-    return ConstFeatureMapsView<Scalar>(*this).image(n);
+  /// Images [first, first + count) as a view (no copy); throws std::invalid_argument when the
+  /// range leaves the batch.
+  FeatureMapsView<Scalar> images(Index first, Index count) {
+    return FeatureMapsView<Scalar>(*this).images(first, count);
   }
+  ConstFeatureMapsView<Scalar> images(Index first, Index count) const {
+    return ConstFeatureMapsView<Scalar>(*this).images(first, count);
+  }
+  /// Image n as a view of a batch of one.
+  FeatureMapsView<Scalar> image(Index n) { return images(n, 1); }
+  ConstFeatureMapsView<Scalar> image(Index n) const { return images(n, 1); }
 
   /// All coefficients as an (N C) x (H W) row-major matrix, one plane a row. Resizing it through
   /// this reference breaks the object's invariants: don't.

@@ -16,7 +16,9 @@
 //                         through the deepest code Gamma_L
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -337,30 +339,60 @@ class MultiLayer {
  private:
   // The forward pass with thresholds thr[l] (one per code row, or one for all) and shrinkage
   // kinds[l] (kinds[0] for every layer when `one_kind`).
+  // A batch of feature maps that splits evenly over the threads runs image-parallel: each thread
+  // takes one contiguous share of the images through every layer (analyze, then shrink), so a
+  // share's codes stay in its core's cache and the layers need no barrier between them. Layer by
+  // layer, each analyze parallel on its own, the MNIST model's batch of 64 ran 1.69-1.73x its
+  // 1-thread throughput on 2 threads; image-parallel 1.85-1.86x (bench_geometry, AMD Zen 5,
+  // AVX-512 and AVX2 builds alike). Each image's
+  // codes are those of the layer-by-layer pass up to the grouping of a lowered layer's matrix
+  // products (a rounding of the last bit).
   template <class SignalLike>
   void forward(const SignalLike& y, const std::vector<Vector<Scalar>>& thr, const Shrinkage* kinds,
                bool one_kind, std::vector<Code>& out) const {
     decltype(auto) ys = layers_[0]->signal_view(y);
     layers_[0]->check_signal(ys, "MultiLayer::layered_thresholding", "y");
-    const bool fresh = out.empty();
-    if (!fresh) check_outputs(internal::shape_key(ys), out);
-    if (fresh) out.reserve(layers_.size());
-    for (size_t l = 0; l < layers_.size(); ++l) {
-      const Op& D = *layers_[l];
-      if (l == 0) {
-        if (fresh) out.push_back(D.code_like(ys));
-        D.analyze(ys, out[0]);
-      } else {
-        if (fresh) out.push_back(D.code_like(out[l - 1]));
-        D.analyze(out[l - 1], out[l]);
+    if (out.empty())
+      out = forward_shapes(ys);
+    else
+      check_outputs(internal::shape_key(ys), out);
+    // layers [0, L) on a signal and its codes (whole objects or views of some images)
+    auto run = [&](const auto& signal, auto code) {
+      for (size_t l = 0; l < layers_.size(); ++l) {
+        if (l == 0)
+          layers_[0]->analyze(signal, code(0));
+        else
+          layers_[l]->analyze(code(l - 1), code(l));
+        auto&& v = values(code(l));
+        const Shrinkage kind = kinds[one_kind ? 0 : l];
+        if (thr[l].size() == 1)
+          internal::shrink_into(v.array(), v.array(), thr[l](0), kind);
+        else
+          internal::shrink_rows(v, v, thr[l], Scalar(1), kind);
       }
-      auto& v = values(out[l]);
-      const Shrinkage kind = kinds[one_kind ? 0 : l];
-      if (thr[l].size() == 1)
-        internal::shrink_into(v.array(), v.array(), thr[l](0), kind);
-      else
-        internal::shrink_rows(v, v, thr[l], Scalar(1), kind);
+    };
+    if constexpr (std::is_same_v<Code, FeatureMaps<Scalar>>) {
+      const int threads = internal::max_threads();
+      const Index N = ys.batch();
+      if (threads > 1 && N >= threads && (N % threads == 0 || N >= 8 * threads)) {
+        const Index share = (N + threads - 1) / threads;
+        std::exception_ptr error;
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+        for (int t = 0; t < threads; ++t) {
+          const Index n0 = std::min(N, t * share), n = std::min(share, N - n0);
+          if (n == 0) continue;
+          try {
+            run(ys.images(n0, n), [&](size_t l) { return out[l].images(n0, n); });
+          } catch (...) {
+#pragma omp critical(mlcsc_forward_error)
+            if (!error) error = std::current_exception();
+          }
+        }
+        if (error) std::rethrow_exception(error);
+        return;
+      }
     }
+    run(ys, [&](size_t l) -> Code& { return out[l]; });
   }
 
   // Zero codes of every layer for a signal shaped like ys: the shapes of the forward pass.
