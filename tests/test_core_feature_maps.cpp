@@ -172,7 +172,8 @@ TEMPLATE_TEST_CASE("FeatureMaps: N x C x H x W batches, NCHW", "[core][feature_m
       }
     x.images(1, 2).channel(1, 0)(0, 4) = TestType(-7);
     CHECK(x.channel(2, 0)(0, 4) == TestType(-7));
-    for (auto [first, count] : {std::pair<Index, Index>{-1, 1}, {0, -1}, {2, 2}, {4, 0}, {0, 4}}) {
+    for (const auto& range : {std::pair<Index, Index>{-1, 1}, {0, -1}, {2, 2}, {4, 0}, {0, 4}}) {
+      const Index first = range.first, count = range.second;
       CAPTURE(first, count);
       const std::string m = mlcsc_test::invalid_argument_message([&] { x.images(first, count); });
       CHECK(mlcsc_test::contains(m, "images"));
