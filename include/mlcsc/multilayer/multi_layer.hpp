@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -371,7 +372,8 @@ class MultiLayer {
           internal::shrink_rows(v, v, thr[l], Scalar(1), kind);
       }
     };
-    if constexpr (std::is_same_v<Code, FeatureMaps<Scalar>>) {
+    if constexpr (std::is_same_v<Code, FeatureMaps<Scalar>> &&
+                  std::is_same_v<std::decay_t<decltype(ys)>, ConstFeatureMapsView<Scalar>>) {
       const int threads = internal::max_threads();
       const Index N = ys.batch();
       if (threads > 1 && N >= threads && (N % threads == 0 || N >= 8 * threads)) {
