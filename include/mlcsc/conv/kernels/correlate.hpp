@@ -574,10 +574,11 @@ struct CorrTiling {
 
 /// Tile choice rule: columns in multiples of the widest micro-tile, at most 256 (or the whole
 /// row), rows so that the tile buffer (cin x (R + kh - 1) x (CB + kw - 1 + slack)) stays within
-/// about 4 MiB (within L3: 1 / 2 MiB tiles measured no faster); narrower columns when that leaves
-/// fewer than max(kh - 1, 4) rows. Then tiles are split further until there are at least 4 per
-/// thread (load balance). The tiling never changes the arithmetic, only which buffer the input is
-/// read from.
+/// about 4 MiB (within L3: 1 / 2 MiB tiles measured no faster), or 256 KiB (within L2) for the
+/// map-blocked kernels on inputs larger than L2 (below); narrower columns when that leaves fewer
+/// than max(kh - 1, 4) rows. Then tiles are split further until there are at least 4 per thread,
+/// full-width bands into a multiple of the threads where possible (load balance). The tiling
+/// never changes the arithmetic, only which buffer the input is read from.
 template <class B, class Scalar>
 CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
   using Eigen::Index;
@@ -589,8 +590,20 @@ CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
                       : phase      ? B::phase_packets
                                    : B::widest(A.cout)) *
                      L;
-  const Index budget = Index(4 * 1024 * 1024 / sizeof(Scalar));
   const Index Wr = (A.Wo + L - 1) / L * L;
+  // The map-blocked kernels read a tile's rows for one output row at a time: when the whole
+  // input would not stay in L2 (1 MiB), tiles of at most 256 KiB are read back from L2 right
+  // after their copy, not from L3 (the 64 -> 128 3 x 3 stride-2 analyze, 256 phase planes of
+  // 64 x 65: medians 3.55-3.83 -> 3.34-3.60 ms in four side-by-side runs on the Zen 5 VM, about
+  // 5%, within the VM's noise in any one run), as long as they stay as wide as the image and at
+  // least kh - 1 rows tall (so the slide moves no more than the copy brings)
+  const Index per_full_row = A.cin * (Wr + A.kw - 1 + L);
+  const Index l2 = Index(256 * 1024 / sizeof(Scalar));
+  const bool l2_tiles =
+      !rows_blocked && !phase &&
+      double(per_full_row) * double(A.Ho + A.kh - 1) * double(sizeof(Scalar)) > 1024.0 * 1024 &&
+      l2 / per_full_row - (A.kh - 1) >= std::max<Index>(1, A.kh - 1);
+  const Index budget = l2_tiles ? l2 : Index(4 * 1024 * 1024 / sizeof(Scalar));
   // at most 256 columns (4096 for one- or two-row images, whose tiles would otherwise copy the
   // kw - 1 columns of overlap for every few hundred outputs)
   const Index cap = A.Ho <= 2 ? 4096 : 256;
@@ -611,6 +624,14 @@ CorrTiling corr_tiling(const CorrelateArgs<Scalar>& A, int threads) {
     else
       cb = std::max(step, (cb / 2) / step * step);
   }
+  // bands as wide as the image, on several threads: a multiple of `threads` bands where bands
+  // at least half as tall allow it (13 bands of 5 rows on 2 threads ran 7 : 6)
+  if (threads > 1 && cb >= Wr)
+    for (Index rr = r; rr >= std::max<Index>(1, r / 2); --rr)
+      if (((A.Ho + rr - 1) / rr) % threads == 0) {
+        r = rr;
+        break;
+      }
   if (rows_blocked && r >= B::rows) r = r / B::rows * B::rows;
   return {r, cb, (A.Ho + r - 1) / r, (A.Wo + cb - 1) / cb};
 }
