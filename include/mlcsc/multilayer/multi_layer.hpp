@@ -345,9 +345,8 @@ class MultiLayer {
   // share's codes stay in its core's cache and the layers need no barrier between them. Layer by
   // layer, each analyze parallel on its own, the MNIST model's batch of 64 ran 1.69-1.73x its
   // 1-thread throughput on 2 threads; image-parallel 1.85-1.86x (bench_geometry, AMD Zen 5,
-  // AVX-512 and AVX2 builds alike). Each image's
-  // codes are those of the layer-by-layer pass up to the grouping of a lowered layer's matrix
-  // products (a rounding of the last bit).
+  // AVX-512 and AVX2 builds alike). Each image's codes are those of the layer-by-layer pass up
+  // to the grouping of a lowered layer's matrix products (a rounding of the last bit).
   template <class SignalLike>
   void forward(const SignalLike& y, const std::vector<Vector<Scalar>>& thr, const Shrinkage* kinds,
                bool one_kind, std::vector<Code>& out) const {
