@@ -31,6 +31,7 @@
 #include "../core/operator.hpp"
 #include "../core/shrinkage.hpp"
 #include "../internal/no_malloc.hpp"
+#include "../internal/parallel.hpp"
 #include "../pursuit/lasso.hpp"
 #include "../pursuit/params.hpp"
 #include "detail.hpp"
@@ -378,17 +379,16 @@ class MultiLayer {
       if (threads > 1 && N >= threads && (N % threads == 0 || N >= 8 * threads)) {
         const Index share = (N + threads - 1) / threads;
         std::exception_ptr error;
-#pragma omp parallel for schedule(static, 1) num_threads(threads)
-        for (int t = 0; t < threads; ++t) {
+        internal::parallel_for(threads, threads, [&](int t) {
           const Index n0 = std::min(N, t * share), n = std::min(share, N - n0);
-          if (n == 0) continue;
+          if (n == 0) return;
           try {
             run(ys.images(n0, n), [&](size_t l) { return out[l].images(n0, n); });
           } catch (...) {
 #pragma omp critical(mlcsc_forward_error)
             if (!error) error = std::current_exception();
           }
-        }
+        });
         if (error) std::rethrow_exception(error);
         return;
       }
