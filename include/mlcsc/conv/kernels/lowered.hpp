@@ -84,57 +84,80 @@ EIGEN_ALWAYS_INLINE void gather_run(const LoweredArgs& a, const Scalar* src, Ind
   }
 }
 
-// The patches of code row i of one image (x: its C planes) in packets, where the target has
-// masked loads (float, AVX / AVX-512) and a kernel row fits one (dilation 1, kw <= L): each run
-// is one load (masked where a whole packet would pass the row's end) and one whole-packet store,
-// whose lanes past the run land on the runs after it in the patch, written later (runs are
-// written in address order; the runs whose packet would pass the patch's end are copied exactly,
-// so no store reaches into another patch, which another thread may be writing). Runs that read
-// outside the row go through gather_run. Returns false where this does not apply. Measured on
-// the MNIST model's conv2 (32 channels, 6 x 6 filters, stride 2: runs of 6 values; AMD Zen 4,
-// one thread): the gather run by run was 20% of the forward pass; its analyze 1.52-1.55 ->
-// 1.38-1.40 ms (AVX-512, against PyTorch conv2d's 1.37-1.42), 1.88-1.91 -> 1.77-1.99 (AVX2).
-template <class Scalar>
-bool gather_patches(const LoweredArgs& a, const Scalar* x, Index i, Scalar* patch) {
-#if MLCSC_MASKED_FLOAT_ROWS
-  if constexpr (std::is_same_v<Scalar, float>) {
-    constexpr Index kMaxRows = 32;
-    if (a.dw != 1 || a.kw > kRowLanes || a.kh > kMaxRows) return false;
-    Index rows[kMaxRows];  // the input row of each filter row (-1: outside)
-    for (Index u = 0; u < a.kh; ++u) rows[u] = input_row(a, i, u);
-    const Index R = a.R(), plane = a.H * a.W;
-    // the narrowest packet that holds a run: half as much store traffic for runs of <= 8
-    // (a whole-packet load where the packet ends inside the row: a masked load is slower)
-    auto runs = [&](auto packet, auto mask) {
-      using Packet = decltype(packet);
-      constexpr Index lanes = Eigen::internal::unpacket_traits<Packet>::size;
-      for (Index j = 0; j < a.Wo; ++j, patch += R) {
-        const Index col = a.sw * j - a.pw;
-        const bool inside = col >= 0 && col + a.kw <= a.W, whole = col + lanes <= a.W;
-        const Scalar* xc = x;
-        Index at = 0;
-        for (Index c = 0; c < a.C; ++c, xc += plane)
-          for (Index u = 0; u < a.kh; ++u, at += a.kw) {
-            const Scalar* src = rows[u] < 0 ? nullptr : xc + rows[u] * a.W;
-            if (src && inside && at + lanes <= R)
-              Eigen::internal::pstoreu(patch + at,
-                                       whole ? Eigen::internal::ploadu<Packet>(src + col)
-                                             : Eigen::internal::ploadu<Packet>(src + col, mask));
-            else
-              gather_run(a, src, j, patch + at);
-          }
-      }
-    };
-    if (a.kw <= 8)
-      runs(Eigen::internal::Packet8f{}, std::uint8_t(lane_mask(0, a.kw)));
-    else
-      runs(RowPacket{}, lane_mask(0, a.kw));
-    return true;
-  }
+// The patches of code row i of one image (x: its C planes; `end`: the end of the batch's array)
+// in whole packets, where a kernel row fits one (dilation 1, kw <= L): each run is one load and
+// one store of the narrowest packet that holds it, no masks. The load's lanes past the run read on
+// into the row and the rows after it (any value of the batch's array: a load that would pass
+// `end` is copied exactly); the store's land on the runs after it in the patch, written later
+// (runs are written in address order; in the code row's last patch the runs whose packet would
+// pass its end are copied exactly, so no store reaches the next code row's patches, which
+// another thread may be writing). Runs that read outside the row (padding) go through
+// gather_run. Returns false where this does not apply. Measured on the MNIST model's conv2 (32
+// channels, 6 x 6 filters, stride 2: runs of 6 values; AMD Zen 4, one thread): the gather run by
+// run was 20% of the forward pass; its analyze 1.52-1.55 -> 1.38-1.40 ms in masked packets
+// (AVX-512). On Zen 5 the masked loads (vmaskmovps for 8 floats) and a loop that reloaded its
+// bounds left the gather at 28% of conv2's analyze; whole packets over precomputed row offsets
+// 15%, the analyze 1.57-1.61 -> 1.41-1.46 ms (AVX-512; AVX2 1.92-1.95 -> 1.90-1.91).
+// (packet types as template arguments: see pad_tile.hpp's short_run)
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
 #endif
-  (void)a, (void)x, (void)i, (void)patch;
-  return false;
+template <class Scalar>
+bool gather_patches(const LoweredArgs& a, const Scalar* x, const Scalar* end, Index i,
+                    Scalar* patch) {
+  using namespace Eigen::internal;
+  using P1 = typename packet_traits<Scalar>::type;
+  using P2 = typename unpacket_traits<P1>::half;
+  using P3 = typename unpacket_traits<P2>::half;
+  constexpr Index kMaxRows = 32;
+  if (a.dw != 1 || a.kw > unpacket_traits<P1>::size || a.kh > kMaxRows) return false;
+  Index rows[kMaxRows];  // the offset of each filter row's input row in a plane (-1: outside)
+  for (Index u = 0; u < a.kh; ++u) {
+    const Index r = input_row(a, i, u);
+    rows[u] = r < 0 ? -1 : r * a.W;
+  }
+  const Index R = a.R(), plane = a.H * a.W, kh = a.kh, kw = a.kw;
+  auto runs = [&](auto packet) {
+    using Packet = decltype(packet);
+    constexpr Index lanes = unpacket_traits<Packet>::size;
+    for (Index j = 0; j < a.Wo; ++j, patch += R) {
+      const Index col = a.sw * j - a.pw;
+      // stores up to `limit` stay inside this code row's patches
+      const Scalar* limit = patch + (j + 1 < a.Wo ? 2 * R : R) - lanes;  // (p <= limit)
+      if (col < 0 || col + kw > a.W) {
+        for (Index c = 0; c < a.C; ++c)
+          for (Index u = 0; u < kh; ++u)
+            gather_run(a, rows[u] < 0 ? nullptr : x + c * plane + rows[u], j,
+                       patch + (c * kh + u) * kw);
+        continue;
+      }
+      const Scalar* xc = x + col;
+      Scalar* p = patch;
+      for (Index c = 0; c < a.C; ++c, xc += plane)
+        for (Index u = 0; u < kh; ++u, p += kw) {
+          const Index r = rows[u];
+          if (r < 0) {
+            std::fill_n(p, kw, Scalar(0));
+          } else if (p <= limit && end - (xc + r) >= lanes) {
+            pstoreu(p, ploadu<Packet>(xc + r));
+          } else {
+            std::copy_n(xc + r, kw, p);
+          }
+        }
+    }
+  };
+  if (a.kw <= unpacket_traits<P3>::size)
+    runs(P3{});
+  else if (a.kw <= unpacket_traits<P2>::size)
+    runs(P2{});
+  else
+    runs(P1{});
+  return true;
 }
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 // The adjoint of gather_run over a code row: dst[s_w j + d_w v - P_w] += src[j R + v] for every
 // j < Wo, v < kw (wrapped, or dropped outside the row). The runs of neighbouring j overlap when
@@ -172,7 +195,8 @@ EIGEN_ALWAYS_INLINE void scatter_row(const LoweredArgs& a, const Scalar* src, In
 // second layer (32 <- 64 maps 6 x 6 stride 2 into 12 x 12, a batch of 64; AMD Zen 4, AVX-512,
 // one thread): the scalar scatter was half of the lowered synthesize (1.1 of 2.15 ms: a scalar
 // load, add and store per value); run by run in masked packets 1.58 ms; by output rows 1.38-1.40
-// (AVX2: 1.96-2.02 -> 1.71-1.75 ms).
+// (AVX2: 1.96-2.02 -> 1.71-1.75 ms). The runs of a row add into four accumulators in turn: with
+// one, col2im was a chain of dependent additions (Zen 5, AVX-512: 1.42-1.53 -> 1.36-1.40 ms).
 #if MLCSC_MASKED_FLOAT_ROWS
 
 // The runs' masks and load offsets, the same for every row of a call: made once per call.
@@ -211,22 +235,29 @@ inline void col2im_packed(const PackedRows& pr, const LoweredArgs& a, const floa
   const RowPacket zero = pset1<RowPacket>(0.f);
   for (Index c = 0; c < a.C; ++c)
     for (Index r = 0; r < a.H; ++r) {
-      RowPacket acc0 = zero, acc1 = zero;
+      // run j adds into accumulator j mod 4: four dependency chains of additions, not one
+      RowPacket acc0[4] = {zero, zero, zero, zero}, acc1[4] = {zero, zero, zero, zero};
       for (Index i = 0; i < a.Ho; ++i) {
         const Index t = r + a.ph - a.sh * i;  // d_h u
         if (t < 0) break;
         if (t % a.dh != 0 || t / a.dh >= a.kh) continue;
         const float* src = patches + i * a.Wo * R + (c * a.kh + t / a.dh) * a.kw;
-        for (Index j = 0; j < pr.runs; ++j) {
-          // lane t of packet p reads run j's value offset + t (only the mask's lanes)
-          acc0 = padd(acc0, masked_load(src + j * R, pr.offset[j][0], pr.mask[j][0]));
+        // lane t of packet p reads run j's value offset + t (only the mask's lanes)
+        auto add = [&](int k, Index j) {
+          acc0[k] = padd(acc0[k], masked_load(src + j * R, pr.offset[j][0], pr.mask[j][0]));
           if (pr.np > 1)
-            acc1 = padd(acc1, masked_load(src + j * R, pr.offset[j][1], pr.mask[j][1]));
-        }
+            acc1[k] = padd(acc1[k], masked_load(src + j * R, pr.offset[j][1], pr.mask[j][1]));
+        };
+        Index j = 0;
+        for (; j + 4 <= pr.runs; j += 4) add(0, j), add(1, j + 1), add(2, j + 2), add(3, j + 3);
+        if (j < pr.runs) add(0, j);
+        if (j + 1 < pr.runs) add(1, j + 1);
+        if (j + 2 < pr.runs) add(2, j + 2);
       }
       float* d = x + (c * a.H + r) * a.W;
-      pstoreu(d, acc0, pr.lanes[0]);
-      if (pr.np > 1) pstoreu(d + kRowLanes, acc1, pr.lanes[1]);
+      pstoreu(d, padd(padd(acc0[0], acc0[1]), padd(acc0[2], acc0[3])), pr.lanes[0]);
+      if (pr.np > 1)
+        pstoreu(d + kRowLanes, padd(padd(acc1[0], acc1[1]), padd(acc1[2], acc1[3])), pr.lanes[1]);
     }
 }
 #endif
@@ -269,12 +300,13 @@ void lowered_analyze(const LoweredArgs& a, const Scalar* filters, const Scalar* 
     Scalar* X = conv_scratch<Scalar>(ConvBuffer::Patches, M * R);
     Scalar* Y = conv_scratch<Scalar>(ConvBuffer::Tile, M * a.K);
     const Scalar* x0 = x + n0 * a.C * a.H * a.W;
+    const Scalar* end = x + N * a.C * a.H * a.W;
     // gather: patch (g, i, j) is column (g P + i Wo + j) of X^T (R x M), in (c, u, v) order
 #pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1)
     for (Index gi = 0; gi < g1 * a.Ho; ++gi) {
       const Index g = gi / a.Ho, i = gi % a.Ho;
       Scalar* patch = X + gi * a.Wo * R;
-      if (lowered_detail::gather_patches(a, x0 + g * a.C * a.H * a.W, i, patch)) continue;
+      if (lowered_detail::gather_patches(a, x0 + g * a.C * a.H * a.W, end, i, patch)) continue;
       for (Index c = 0; c < a.C; ++c)
         for (Index u = 0; u < a.kh; ++u) {
           const Index row = lowered_detail::input_row(a, i, u);
