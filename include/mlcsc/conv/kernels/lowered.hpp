@@ -123,8 +123,9 @@ bool gather_patches(const LoweredArgs& a, const Scalar* x, const Scalar* end, In
     constexpr Index lanes = unpacket_traits<Packet>::size;
     for (Index j = 0; j < a.Wo; ++j, patch += R) {
       const Index col = a.sw * j - a.pw;
-      // stores up to `limit` stay inside this code row's patches
-      const Scalar* limit = patch + (j + 1 < a.Wo ? 2 * R : R) - lanes;  // (p <= limit)
+      // a whole-packet store at offset `at` of this patch stays inside this code row's patches
+      // when at + lanes <= room
+      const Index room = j + 1 < a.Wo ? 2 * R : R;
       if (col < 0 || col + kw > a.W) {
         for (Index c = 0; c < a.C; ++c)
           for (Index u = 0; u < kh; ++u)
@@ -133,16 +134,16 @@ bool gather_patches(const LoweredArgs& a, const Scalar* x, const Scalar* end, In
         continue;
       }
       const Scalar* xc = x + col;
-      Scalar* p = patch;
+      Index at = 0;
       for (Index c = 0; c < a.C; ++c, xc += plane)
-        for (Index u = 0; u < kh; ++u, p += kw) {
+        for (Index u = 0; u < kh; ++u, at += kw) {
           const Index r = rows[u];
           if (r < 0) {
-            std::fill_n(p, kw, Scalar(0));
-          } else if (p <= limit && end - (xc + r) >= lanes) {
-            pstoreu(p, ploadu<Packet>(xc + r));
+            std::fill_n(patch + at, kw, Scalar(0));
+          } else if (at + lanes <= room && end - (xc + r) >= lanes) {
+            pstoreu(patch + at, ploadu<Packet>(xc + r));
           } else {
-            std::copy_n(xc + r, kw, p);
+            std::copy_n(xc + r, kw, patch + at);
           }
         }
     }
