@@ -423,6 +423,7 @@ TEMPLATE_TEST_CASE("conv kernels: every geometry, direct and lowered, match the 
   using mlcsc::internal::ConvKernel;
   // float sums of up to C kh kw = 180 terms of unit scale: 1e-4 relative to the largest term sum
   const double tol = std::is_same_v<TestType, float> ? 2e-4 : 1e-11;
+  int scattered = 0;
   for (int trial = 0; trial < 60; ++trial) {
     const auto b = Boundary(mlcsc_test::uniform_int(0, 2));
     const Index K = mlcsc_test::uniform_int(1, 7), C = mlcsc_test::uniform_int(1, 3);
@@ -462,7 +463,28 @@ TEMPLATE_TEST_CASE("conv kernels: every geometry, direct and lowered, match the 
       CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
       CHECK((s.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
     }
+    // the scattered synthesize wherever it can run (float, AVX / AVX-512, Zero or Valid), and its
+    // refusal elsewhere
+    INFO("trial " << trial << " scatter " << mlcsc::to_string(b) << " K" << K << " C" << C << " "
+                  << kh << "x" << kw << " stride " << D.stride_h() << "x" << D.stride_w()
+                  << " dilation " << D.dilation_h() << "x" << D.dilation_w() << " N" << N << " "
+                  << H << "x" << W);
+    FeatureMaps<TestType> s(N, C, H, W);
+    if (mlcsc::internal::scatter_able(D.shape())) {
+      ++scattered;
+      mlcsc::internal::conv_synthesize(D.shape(), g, s, ConvKernel::Scatter);
+      CHECK((s.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
+    } else {
+      CHECK_THROWS_AS(mlcsc::internal::conv_synthesize(D.shape(), g, s, ConvKernel::Scatter),
+                      std::invalid_argument);
+    }
+    FeatureMaps<TestType> a = D.code_like(x);
+    CHECK_THROWS_AS(mlcsc::internal::conv_analyze(D.shape(), x, a, ConvKernel::Scatter),
+                    std::invalid_argument);
   }
+#if MLCSC_MASKED_FLOAT_ROWS
+  if (std::is_same_v<TestType, float>) CHECK(scattered > 0);
+#endif
 }
 
 TEMPLATE_TEST_CASE("conv kernels: wide strided layers in row and column tiles match the definition",

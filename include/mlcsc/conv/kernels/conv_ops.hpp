@@ -53,12 +53,16 @@
 //  * 3 x 3 filters between many maps (use_winograd in winograd.hpp: cin, cout >= 16 and images
 //    whose tile rows are not mostly padding): Winograd's F(2x2, 3x3), 2.25x fewer multiply-adds
 //    than the direct kernel; 1.7-1.8x faster on shape (b), 64 -> 128 maps 3 x 3 at 64 x 64.
-//  * every other shape: the direct register-blocked kernel of correlate.hpp. Its product form for
-//    synthesize into few channels (a GEMM over the K filters followed by kh kw shifted sums) was
-//    measured at 62 GFLOP/s (float) against the direct kernel's 68-73, so it is not used.
+//  * a synthesize of small codes into 1 - 3 channels (float): the scattered form of scatter.hpp,
+//    the sums over the K code maps first and then kh kw shifted sums (a product form). On large
+//    images such a form measured 62 GFLOP/s (shape (a), float) against the direct kernel's
+//    68-73, so it runs only where the direct kernel's rows are short (scatter_chosen).
+//  * every other shape: the direct register-blocked kernel of correlate.hpp, or for strided and
+//    unpadded layers the lowered form (lowered_chosen, below).
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include <Eigen/Core>
@@ -70,14 +74,16 @@
 #include "blocking.hpp"
 #include "correlate.hpp"
 #include "lowered.hpp"
+#include "scatter.hpp"
 #include "winograd.hpp"
 #include "workspace.hpp"
 
 namespace mlcsc::internal {
 
 /// Which kernel runs a correlation: the choice rule above, or one forced (tests, benchmarks;
-/// Winograd needs 3 x 3 filters, stride 1, dilation 1 and a Zero or Circular boundary).
-enum class ConvKernel { Automatic, Direct, Winograd, Lowered };
+/// Winograd needs 3 x 3 filters, stride 1, dilation 1 and a Zero or Circular boundary; Scatter
+/// synthesizes only, float codes of short rows with a Zero or Valid boundary, scatter.hpp).
+enum class ConvKernel { Automatic, Direct, Winograd, Lowered, Scatter };
 
 /// The geometry of a convolutional dictionary along one dimension.
 struct Axis {
@@ -248,11 +254,55 @@ Scalar* pack_filters(const ConvShape<Scalar>& S, bool adjoint) {
   return w;
 }
 
+#if MLCSC_MASKED_FLOAT_ROWS
+// The lanes of (a : b) interleaved: lo = a0 b0 a1 b1 ... (the first L of them), hi the next L.
+inline void interleave(RowPacket a, RowPacket b, RowPacket& lo, RowPacket& hi) {
+#if defined(EIGEN_VECTORIZE_AVX512)
+  lo = _mm512_permutex2var_ps(
+      a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+  hi = _mm512_permutex2var_ps(
+      a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+#else
+  const __m256 l = _mm256_unpacklo_ps(a, b), h = _mm256_unpackhi_ps(a, b);
+  lo = _mm256_permute2f128_ps(l, h, 0x20);
+  hi = _mm256_permute2f128_ps(l, h, 0x31);
+#endif
+}
+#endif
+
 // One row of a signal from its s phases: dst[s j + r] = src[r][j] for j < n and s j + r < W (the
-// common s = 2 written so the compiler vectorizes it).
+// common s = 2 in packets where masked float rows exist, written so the compiler vectorizes it
+// elsewhere). The merge of the MNIST model's first layer synthesize (28 rows of 28 per image)
+// was 8% of it with the compiler's loop.
 template <class Scalar>
 void merge_row(const Scalar* const* src, Index n, Index s, Scalar* __restrict dst, Index W) {
   Index j = 0;
+#if MLCSC_MASKED_FLOAT_ROWS
+  if constexpr (std::is_same_v<Scalar, float>) {
+    if (s == 2) {
+      using namespace Eigen::internal;
+      constexpr Index L = kRowLanes;
+      const Index end = std::min(W, 2 * n);  // dst[o] is written for o < end
+      for (; 2 * j + 2 * L <= end; j += L) {
+        RowPacket lo, hi;
+        interleave(ploadu<RowPacket>(src[0] + j), ploadu<RowPacket>(src[1] + j), lo, hi);
+        pstoreu(dst + 2 * j, lo);
+        pstoreu(dst + 2 * j + L, hi);
+      }
+#if defined(EIGEN_VECTORIZE_AVX512)
+      // the rest in masked packets (AVX's masked stores are slow on AMD: the loop below there)
+      if (2 * j < end) {
+        RowPacket lo, hi;
+        interleave(masked_load(src[0], j, lane_mask(0, n - j)),
+                   masked_load(src[1], j, lane_mask(0, n - j)), lo, hi);
+        pstoreu(dst + 2 * j, lo, lane_mask(0, end - 2 * j));
+        pstoreu(dst + 2 * j + L, hi, lane_mask(0, end - 2 * j - L));
+        return;
+      }
+#endif
+    }
+  }
+#endif
   if (s == 2) {
     const Scalar* __restrict s0 = src[0];
     const Scalar* __restrict s1 = src[1];
@@ -347,6 +397,52 @@ inline Boundary kernel_boundary(Boundary b) {
   return b == Boundary::Circular ? Boundary::Circular : Boundary::Zero;
 }
 
+// The synthesize of path 3 (paths 1 and 2 as its one phase) by scattering the code (scatter.hpp):
+// each image's phase planes in the thread's scratch (rows from m_min: Ho + th - 1, or the
+// signal's phase rows if more; columns likewise, in whole packets), then merged into the signal.
+#if MLCSC_MASKED_FLOAT_ROWS
+template <class B>
+void scatter_synthesize(const ConvShape<float>& S, ConstFeatureMapsView<float> gamma,
+                        FeatureMapsView<float> x) {
+  constexpr Index L = kRowLanes;
+  const Index N = x.batch(), H = x.height(), W = x.width(), Ho = gamma.height(), Wo = gamma.width();
+  const Index sh = S.h.stride, sw = S.w.stride, th = S.h.phase_taps(), tw = S.w.phase_taps();
+  const Index Hp = (H + sh - 1) / sh, Wp = (W + sw - 1) / sw;
+  const Index top = -S.h.m_min(), left = -S.w.m_min();
+  const Index rows = std::max(Ho + th - 1, Hp + top);
+  const Index stride = (std::max(Wo + tw - 1, Wp + left) + L - 1) / L * L;
+  const Index run = scatter_run<B>(Ho, Wo);
+  Index* boxes = conv_scratch<Index>(ConvBuffer::ScatterBoxes, 4 * sh * sw);
+  Index taps = 0;
+  for (Index rh = 0; rh < sh; ++rh)
+    for (Index rw = 0; rw < sw; ++rw) {
+      const auto [u0, u1] = phase_tap_range(S.h, rh);
+      const auto [v0, v1] = phase_tap_range(S.w, rw);
+      Index* b = boxes + 4 * (rh * sw + rw);
+      b[0] = u0, b[1] = u1, b[2] = v0, b[3] = v1;
+      taps += (u1 - u0) * (v1 - v0);
+    }
+  Index* uh = conv_scratch<Index>(ConvBuffer::TapTables, sh * th + sw * tw);
+  Index* uw = uh + sh * th;
+  for (Index r = 0; r < sh; ++r)
+    for (Index m = 0; m < th; ++m) uh[r * th + m] = tap_at(S.h, r, m);
+  for (Index r = 0; r < sw; ++r)
+    for (Index m = 0; m < tw; ++m) uw[r * tw + m] = tap_at(S.w, r, m);
+  float* w = conv_scratch<float>(ConvBuffer::PackedFilters, S.K * S.C * taps);
+  scatter_pack<B>(S.filters, S.K, S.C, S.h.taps, S.w.taps, sh, sw, th, tw, uh, uw, boxes, w);
+  const double macs = double(S.K * S.C) * double(taps) * double(Ho * Wo);
+  for_images(N, macs, [&](Index n) {
+    float* planes = conv_scratch<float>(ConvBuffer::ScatterPlanes, S.C * sh * sw * rows * stride);
+    float* sums = conv_scratch<float>(ConvBuffer::ScatterSums, ScatterBlocking<B>::taps * run);
+    scatter_image<B>(ScatterArgs{gamma.ptr() + n * gamma.image_size(), S.K, S.C, Ho, Wo, w, sh * sw,
+                                 boxes, sums, run, planes, rows, stride});
+    const float** at = conv_scratch<const float*>(ConvBuffer::PhaseRows, sw);
+    merge_phases(planes + top * stride + left, rows * stride, stride, S.C, H, W, sh, sw, 0, Hp, 0,
+                 Wp, x.ptr() + n * x.image_size(), at);
+  });
+}
+#endif
+
 }  // namespace conv_detail
 
 /// The lowered form's arguments (lowered.hpp) for a signal of H x W.
@@ -411,6 +507,37 @@ bool lowered_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index cout, I
   return lowered < direct && !(cout < 4 && lanes > 0.99);
 }
 
+/// Whether the scattered synthesize (scatter.hpp) can run: float, masked row packets (AVX,
+/// AVX-512), a Zero or Valid boundary.
+template <class Scalar>
+bool scatter_able(const ConvShape<Scalar>& S) {
+  return MLCSC_MASKED_FLOAT_ROWS && std::is_same_v<Scalar, float> &&
+         S.h.boundary != Boundary::Circular && S.w.boundary != Boundary::Circular;
+}
+
+/// Whether the scattered synthesize runs a synthesize into a signal of width W. Chosen for 1 - 3
+/// channels whose phase rows are shorter than two packets, where the direct kernel runs flat
+/// rows from padded tiles: the MNIST model's first layer (32 maps of 12 x 12 into 1, 6 x 6
+/// stride 2, a batch of 64; bench_geometry, AMD Zen 5, one thread, side by side) ran in
+/// 0.142-0.177 ms against the direct kernel's 0.219-0.314 (AVX-512), 0.253-0.292 against
+/// 0.400-0.435 (AVX2). On large images the direct kernel's register blocking wins (the comment
+/// at the top of this file).
+template <class Scalar>
+bool scatter_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index W) {
+  if (kernel == ConvKernel::Scatter) {
+    if (!scatter_able(S))
+      throw_invalid(
+          "ConvKernel::Scatter: needs float codes, AVX or AVX-512 and a Zero or Valid boundary, "
+          "got ",
+          std::is_same_v<Scalar, float> ? "float" : "double", " with a ", to_string(S.h.boundary),
+          " boundary", MLCSC_MASKED_FLOAT_ROWS ? "" : " on a build without AVX");
+    return true;
+  }
+  constexpr Index L = packet_size<Scalar>;
+  return kernel == ConvKernel::Automatic && scatter_able(S) && S.C <= 3 &&
+         (W + S.w.stride - 1) / S.w.stride < 2 * L;
+}
+
 template <class Scalar>
 bool winograd_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index cin, Index cout, Index H,
                      Index W) {
@@ -438,6 +565,8 @@ void conv_analyze(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_t<S
   const Index xs = x.image_size(), gs = gamma.image_size();
   const Index kh = S.h.taps, kw = S.w.taps, C = S.C, K = S.K;
   const double macs = double(K) * double(C) * double(kh * kw) * double(Ho * Wo);
+  if (kernel == ConvKernel::Scatter)
+    throw_invalid("ConvKernel::Scatter: synthesizes only; analyze takes another kernel");
   if (winograd_chosen<Scalar>(kernel, S, C, K, H, W)) {
     Scalar* U = conv_scratch<Scalar>(ConvBuffer::WinogradFilters, 16 * C * K);
     const Scalar* f = S.filters;
@@ -491,6 +620,16 @@ void conv_synthesize(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_
   const Index xs = x.image_size(), gs = gamma.image_size();
   const Index kh = S.h.taps, kw = S.w.taps, C = S.C, K = S.K;
   const double macs = double(K) * double(C) * double(kh * kw) * double(Ho * Wo);
+  // throws where Scatter is forced but cannot run
+  [[maybe_unused]] const bool scatter = scatter_chosen(kernel, S, W);
+#if MLCSC_MASKED_FLOAT_ROWS
+  if constexpr (std::is_same_v<Scalar, float>) {
+    if (scatter) {
+      conv_detail::scatter_synthesize<B>(S, gamma, x);
+      return;
+    }
+  }
+#endif
   if (winograd_chosen<Scalar>(kernel, S, K, C, Ho, Wo)) {
     // the correlation with cin = K, cout = C and the filters flipped (see the top of this file)
     Scalar* U = conv_scratch<Scalar>(ConvBuffer::WinogradFilters, 16 * C * K);

@@ -75,25 +75,6 @@
 #include "pad_tile.hpp"
 #include "workspace.hpp"
 
-#if defined(__clang__)
-#define MLCSC_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define MLCSC_UNROLL _Pragma("GCC unroll 16")
-#else
-#define MLCSC_UNROLL
-#endif
-
-// Keeps a loaded packet in a register. Without it g++ folds the load into every FMA that uses the
-// packet (a memory operand per FMA), which turns the register-blocked loops load-bound (measured,
-// g++ 12 -O3 -march=native, AVX-512: synthesize of shape (a) of the benchmark 56-60 GFLOP/s
-// without it, 66-74 with it; the map-blocked kernel's synthesize of the MNIST model's first layer,
-// 4 phase planes, 0.41 ms without it, 0.25 with it).
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define MLCSC_IN_REGISTER(p) __asm__("" : "+v"(p))
-#else
-#define MLCSC_IN_REGISTER(p) ((void)0)
-#endif
-
 namespace mlcsc::internal {
 
 /// The taps [u0, u1) x [v0, v1) of a filter that may hold a nonzero value (the rest are skipped).

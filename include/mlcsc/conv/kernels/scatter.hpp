@@ -1,0 +1,257 @@
+// mlcsc: synthesize by scattering the code (the transposed convolution's own form)
+//
+//   x_c[s_h i + d_h u - P_h, s_w j + d_w v - P_w] += sum_k d_{k,c}[u, v] gamma_k[i, j]
+//
+// For small codes synthesized into few channels (the MNIST model's first layer: 32 maps of
+// 12 x 12 into one 28 x 28 digit, 6 x 6 filters, stride 2), the direct kernel (correlate.hpp)
+// copies every code map into a zero-padded tile and computes each phase plane's border outputs
+// from that padding (the copy alone was a fifth of its time), with rows of 14 in packets of 16.
+// Here the code is read in place, each map as one flat run of Ho Wo values (whole packets, the
+// last one masked), and in the polyphase form of conv_ops.hpp (tap (u, v) of phase (r_h, r_w)
+// sits at phase-filter tap (m_h, m_w)) the sums over the K code maps come first, for a block of
+// RB packets of the run and T taps of one phase:
+//
+//   A_{m_h, m_w}[q] = sum_k d_{k,c}[u, v] gamma_k[q]          (RB x T accumulators, q = i Wo + j)
+//
+// so every multiply-add lane holds a code value. Only then is each code row i of A_{m_h, m_w}
+// added into row i + m_h of the phase plane, m_w columns to the right (masked loads from A at the
+// row's offset; the taps of one m_h summed in registers, one aligned add per plane packet): a
+// shifted load per tap and code row, where a correlation takes one per tap, code map and row.
+// The phase planes (one thread's, in L1) are then interleaved into the signal (merge_phases,
+// conv_ops.hpp).
+//
+// Float only, with masked row packets (AVX, AVX-512; pad_tile.hpp); Zero and Valid boundaries (a
+// circular code wraps around its rows). conv_ops.hpp's scatter_chosen says where it runs and what
+// it measured.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include <Eigen/Core>
+
+#include "blocking.hpp"
+#include "pad_tile.hpp"
+
+namespace mlcsc::internal {
+
+#if MLCSC_MASKED_FLOAT_ROWS
+
+/// One scattered synthesize of a single image (all its output channels).
+struct ScatterArgs {
+  const float* code;  // K maps of Ho x Wo
+  Eigen::Index K, C, Ho, Wo;
+  const float* w;             // the packed taps (scatter_pack)
+  Eigen::Index phases;        // s_h s_w
+  const Eigen::Index* boxes;  // phase p's taps: m_h in [boxes[4p], boxes[4p+1]),
+                              // m_w in [boxes[4p+2], boxes[4p+3]) (phase-filter taps)
+  float* sums;                // the T runs A of a block of taps: T x `run` values
+  Eigen::Index run;           // Ho Wo rounded up to whole blocks of packets
+  float* planes;              // C s_h s_w planes of `rows` x `stride` (zeroed here)
+  Eigen::Index rows, stride;  // stride: a multiple of the packet
+};
+
+/// The register blocking: RB packets x up to T taps of accumulators, sized for the register file
+/// of B (27 of 32 registers, 12 of 16; plus the RB code packets and a broadcast filter value).
+/// A phase box of n taps is taken in chunk(n) taps at a time (the last chunk shorter): as few
+/// blocks as T allows, of equal size, so a 3 x 3 box runs as one block of 9 or three of 3, not
+/// as 4 + 4 + 1 (with 16 registers, 2 packets x 6 taps and then 2 x 3 spent 28% of the MNIST
+/// conv1 synthesize in the 3-tap block, a third of the multiply-adds: 3 x 3 three times is
+/// 0.25 -> 0.24 ms, AVX2).
+template <class B>
+struct ScatterBlocking {
+  static constexpr int packets = 3;
+  static constexpr int taps = B::registers >= 32 ? 9 : 4;
+  static Eigen::Index chunk(Eigen::Index n) {  // n = 0: an empty box (dilation > 1)
+    const Eigen::Index blocks = std::max<Eigen::Index>(1, (n + taps - 1) / taps);
+    return std::max<Eigen::Index>(1, (n + blocks - 1) / blocks);
+  }
+};
+
+/// Lanes selected for a masked load, in the form the instruction takes (a mask register with
+/// AVX-512, a vector with AVX: made once, used for many loads).
+#if defined(EIGEN_VECTORIZE_AVX512)
+using LaneSelect = RowMask;
+inline LaneSelect lane_select(Eigen::Index a, Eigen::Index b) {
+  return lane_mask(a, b);
+}
+EIGEN_ALWAYS_INLINE RowPacket select_load(const float* base, Eigen::Index offset, LaneSelect m) {
+  return masked_load(base, offset, m);
+}
+#else
+using LaneSelect = __m256i;
+/// The lanes [a, b) (any a, b).
+inline LaneSelect lane_select(Eigen::Index a, Eigen::Index b) {
+  a = std::clamp<Eigen::Index>(a, 0, kRowLanes);
+  b = std::clamp<Eigen::Index>(b, a, kRowLanes);
+  const __m256i t = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_and_si256(_mm256_cmpgt_epi32(t, _mm256_set1_epi32(int(a) - 1)),
+                          _mm256_cmpgt_epi32(_mm256_set1_epi32(int(b)), t));
+}
+/// As masked_load (pad_tile.hpp): the address formed as an integer, only the selected lanes read.
+EIGEN_ALWAYS_INLINE RowPacket select_load(const float* base, Eigen::Index offset, LaneSelect m) {
+  const std::uintptr_t at =
+      reinterpret_cast<std::uintptr_t>(base) + std::uintptr_t(offset * Eigen::Index(sizeof(float)));
+  return _mm256_maskload_ps(reinterpret_cast<const float*>(at), m);
+}
+#endif
+
+/// The packets [q0, q0 + RB) of the flat code run x the T taps of a block: the sums over the K
+/// code maps, stored to the runs A (a.sums). `w` holds the T taps' values of map k at w[k T + t].
+/// Tail: the block reaches past the run (masked loads; whole loads otherwise).
+template <int RB, int T, bool Tail>
+void scatter_sums(const ScatterArgs& a, Eigen::Index q0, const float* w) {
+  using namespace Eigen::internal;
+  using Eigen::Index;
+  constexpr Index L = kRowLanes;
+  RowPacket acc[T][RB];
+  MLCSC_UNROLL
+  for (int t = 0; t < T; ++t) {
+    MLCSC_UNROLL
+    for (int b = 0; b < RB; ++b) acc[t][b] = pset1<RowPacket>(0.f);
+  }
+  const Index map = a.Ho * a.Wo;
+  LaneSelect mask[RB];  // lanes past the run read nothing
+  for (int b = 0; b < RB; ++b) mask[b] = lane_select(0, Tail ? map - (q0 + b) * L : L);
+  const float* z = a.code + q0 * L;
+  for (const float* const w_end = w + a.K * T; w != w_end; z += map, w += T) {
+    RowPacket x[RB];
+    MLCSC_UNROLL
+    for (int b = 0; b < RB; ++b) {
+      RowPacket v = Tail ? select_load(z, b * L, mask[b]) : ploadu<RowPacket>(z + b * L);
+      MLCSC_IN_REGISTER(v);
+      x[b] = v;
+    }
+    MLCSC_UNROLL
+    for (int t = 0; t < T; ++t) {
+      const RowPacket f = pset1<RowPacket>(w[t]);
+      MLCSC_UNROLL
+      for (int b = 0; b < RB; ++b) acc[t][b] = pmadd(x[b], f, acc[t][b]);
+    }
+  }
+  MLCSC_UNROLL
+  for (int t = 0; t < T; ++t) {
+    MLCSC_UNROLL
+    for (int b = 0; b < RB; ++b) pstore(a.sums + t * a.run + (q0 + b) * L, acc[t][b]);
+  }
+}
+
+/// Calls f(std::integral_constant<int, T>{}) for t in 1 .. Max.
+template <int Max, int T = 1, class F>
+void with_taps(int t, F&& f) {
+  if constexpr (T < Max) {
+    if (t > T) return with_taps<Max, T + 1>(t, f);
+  }
+  f(std::integral_constant<int, T>{});
+}
+
+/// The runs A of the T taps [f0, f0 + T) of phase `ph`'s box (flattened row by row) added into
+/// the phase plane of output channel c: code row i of tap (m_h, m_w) onto plane row i + m_h from
+/// column m_w. The N taps of one filter row are summed per plane packet first (N a compile-time
+/// count, <= Max: the loads of a row in straight-line code, their masks in registers).
+template <int Max>
+void scatter_rows(const ScatterArgs& a, Eigen::Index c, Eigen::Index ph, Eigen::Index f0,
+                  Eigen::Index T) {
+  using namespace Eigen::internal;
+  using Eigen::Index;
+  constexpr Index L = kRowLanes;
+  const Index* box = a.boxes + 4 * ph;
+  const Index bw = box[3] - box[2], Wo = a.Wo, Ho = a.Ho, packets = a.stride / L;
+  float* plane = a.planes + (ph * a.C + c) * a.rows * a.stride;
+  for (Index t0 = 0; t0 < T;) {
+    // the taps [t0, t0 + n) of one filter row, columns [v0, v0 + n) of the phase filter
+    const Index mh = box[0] + (f0 + t0) / bw, v0 = box[2] + (f0 + t0) % bw;
+    const Index n = std::min(T, t0 + bw - (v0 - box[2])) - t0;
+    with_taps<Max>(int(n), [&](auto taps) {
+      constexpr int N = decltype(taps)::value;
+      // plane packets p whose columns [p L, p L + L) meet [v0, v0 + N - 1 + Wo)
+      for (Index p = v0 / L; p < packets && p * L < v0 + N - 1 + Wo; ++p) {
+        LaneSelect mask[N];  // per tap: the lanes of plane packet p it reaches
+        Index from[N];       // and where in A its lane 0 reads (code row 0)
+        MLCSC_UNROLL
+        for (int t = 0; t < N; ++t) {
+          const Index v = v0 + t;  // lane l of packet p reads A[i Wo + p L + l - v]
+          mask[t] = lane_select(v - p * L, v + Wo - p * L);
+          from[t] = (t0 + t) * a.run + p * L - v;
+        }
+        float* row = plane + mh * a.stride + p * L;
+        for (Index i = 0; i < Ho; ++i, row += a.stride) {
+          RowPacket sum = pload<RowPacket>(row);
+          MLCSC_UNROLL
+          for (int t = 0; t < N; ++t)
+            sum = padd(sum, select_load(a.sums, from[t] + i * Wo, mask[t]));
+          pstore(row, sum);
+        }
+      }
+    });
+    t0 += n;
+  }
+}
+
+/// The packed taps of every (channel c, phase, block of the blocking's chunk of taps of its box):
+/// for each block, the K maps' values of its T taps, w[k T + t], in the order scatter_image reads
+/// them. uh[r th + m] / uw[r tw + m] is the filter tap at phase r, phase-filter tap m (-1: none).
+template <class B>
+void scatter_pack(const float* filters, Eigen::Index K, Eigen::Index C, Eigen::Index kh,
+                  Eigen::Index kw, Eigen::Index sh, Eigen::Index sw, Eigen::Index th,
+                  Eigen::Index tw, const Eigen::Index* uh, const Eigen::Index* uw,
+                  const Eigen::Index* boxes, float* out) {
+  using Eigen::Index;
+  const Index filter = C * kh * kw;    // the distance between filters k and k + 1
+  Index at[ScatterBlocking<B>::taps];  // a block's taps in a filter (-1: none)
+  for (Index c = 0; c < C; ++c)
+    for (Index ph = 0; ph < sh * sw; ++ph) {
+      const Index* box = boxes + 4 * ph;
+      const Index bw = box[3] - box[2], n = (box[1] - box[0]) * bw;
+      const Index block = ScatterBlocking<B>::chunk(n);
+      for (Index f0 = 0; f0 < n; f0 += block) {
+        const Index T = std::min(block, n - f0);
+        for (Index t = 0; t < T; ++t) {
+          const Index u = uh[(ph / sw) * th + box[0] + (f0 + t) / bw];
+          const Index v = uw[(ph % sw) * tw + box[2] + (f0 + t) % bw];
+          at[t] = (u < 0 || v < 0) ? -1 : (c * kh + u) * kw + v;
+        }
+        for (Index k = 0; k < K; ++k)
+          for (Index t = 0; t < T; ++t) *out++ = at[t] < 0 ? 0.f : filters[k * filter + at[t]];
+      }
+    }
+}
+
+/// The phase planes of one image: zeroed, then every (channel, phase, block of taps).
+template <class B>
+void scatter_image(const ScatterArgs& a) {
+  using Eigen::Index;
+  using Blk = ScatterBlocking<B>;
+  constexpr Index L = kRowLanes;
+  std::fill_n(a.planes, a.C * a.phases * a.rows * a.stride, 0.f);
+  const Index packets = (a.Ho * a.Wo + L - 1) / L;
+  const float* w = a.w;
+  for (Index c = 0; c < a.C; ++c)
+    for (Index ph = 0; ph < a.phases; ++ph) {
+      const Index* box = a.boxes + 4 * ph;
+      const Index n = (box[1] - box[0]) * (box[3] - box[2]);
+      const Index chunk = Blk::chunk(n);
+      for (Index f0 = 0; f0 < n; f0 += chunk) {
+        const int T = int(std::min(chunk, n - f0));
+        with_taps<Blk::taps>(T, [&](auto t) {
+          constexpr int RB = Blk::packets, TT = decltype(t)::value;
+          Index q0 = 0;
+          for (; (q0 + RB) * L <= a.Ho * a.Wo; q0 += RB) scatter_sums<RB, TT, false>(a, q0, w);
+          if (q0 < packets) scatter_sums<RB, TT, true>(a, q0, w);
+        });
+        scatter_rows<Blk::taps>(a, c, ph, f0, T);
+        w += a.K * T;
+      }
+    }
+}
+
+/// The length of the runs A for a code of Ho x Wo (whole blocks of packets).
+template <class B>
+Eigen::Index scatter_run(Eigen::Index Ho, Eigen::Index Wo) {
+  constexpr Eigen::Index block = ScatterBlocking<B>::packets * kRowLanes;
+  return (Ho * Wo + block - 1) / block * block;
+}
+
+#endif  // MLCSC_MASKED_FLOAT_ROWS
+
+}  // namespace mlcsc::internal
