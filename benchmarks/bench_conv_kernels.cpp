@@ -5,7 +5,8 @@
 //   (b) 64 channels 64 x 64 -> 128 filters 3 x 3
 //   (c) 1-D: 1 channel of length 65,536, 32 filters of 64
 // for float and double, 1 and 2 threads, next to the plain reference loop (timed once, float).
-// Where the library chooses the Winograd path (shape (b)), the direct kernel is timed next to it.
+// Where the library chooses the Winograd path (shape (b)) or the scattered synthesize (shape
+// (a)), the direct kernel is timed next to it.
 // The machine is shared: compare the ratios of one run, not absolute numbers across runs.
 // The header line says which instruction set, packet sizes and register blocking
 // (conv/kernels/blocking.hpp) the kernels were built with (set by -march, see MLCSC_BENCH_MARCH in
@@ -123,12 +124,17 @@ void run_shape(const ConvShape& s, const char* type, double gemm, int max_thread
   const Scalar* f = D.filters().data();
   const mlcsc::Boundary bd = mlcsc::Boundary::Zero;
   for (int op = 0; op < 2; ++op) {
-    // the library's choice (ConvDictionary::analyze / synthesize); when that is Winograd, the
-    // direct kernel too, side by side
+    // the library's choice (ConvDictionary::analyze / synthesize); when that is Winograd or the
+    // scattered synthesize, the direct kernel too, side by side
     const bool wino = op == 0
                           ? mlcsc::internal::use_winograd<Scalar>(s.C, s.K, s.kh, s.kw, s.H, s.W)
                           : mlcsc::internal::use_winograd<Scalar>(s.K, s.C, s.kh, s.kw, s.H, s.W);
-    for (int variant = 0; variant < (wino ? 2 : 1); ++variant) {
+    const bool scatter =
+        op == 1 && mlcsc::internal::scatter_chosen<Scalar>(
+                       ConvKernel::Automatic,
+                       mlcsc::internal::conv_shape(f, s.K, s.C, s.kh, s.kw, bd), s.H, s.W);
+    const char* chosen = wino ? "winograd" : scatter ? "scatter" : "direct";
+    for (int variant = 0; variant < (wino || scatter ? 2 : 1); ++variant) {
       for (int t = 1; t <= max_threads; ++t) {
         set_threads(t);
         double sec;
@@ -147,9 +153,8 @@ void run_shape(const ConvShape& s, const char* type, double gemm, int max_thread
                           });
         const double gf = flop / sec * 1e-9;
         std::printf("%-34s %-10s %-6s %-9s %7d %10.3f %9.1f %8.0f%%\n", s.name,
-                    op == 0 ? "analyze" : "synthesize", type,
-                    wino && variant == 0 ? "winograd" : "direct", t, sec * 1e3, gf,
-                    100.0 * gf / gemm);
+                    op == 0 ? "analyze" : "synthesize", type, variant == 0 ? chosen : "direct", t,
+                    sec * 1e3, gf, 100.0 * gf / gemm);
       }
     }
   }

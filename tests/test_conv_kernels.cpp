@@ -487,6 +487,46 @@ TEMPLATE_TEST_CASE("conv kernels: every geometry, direct and lowered, match the 
 #endif
 }
 
+TEST_CASE("conv kernels: the scattered synthesize in bands of code rows, on 1 and 2 threads",
+          "[conv][kernels][geometry]") {
+  // Code rows of K maps beyond 256 KiB are taken in bands (scatter.hpp), the even bands and then
+  // the odd ones in parallel: against the definition, and bitwise the same on 1 and 2 threads,
+  // image by image (bands in parallel) and as a batch (images in parallel).
+  using mlcsc::internal::ConvKernel;
+  const double tol = 2e-4;  // float sums of up to K kh kw terms, as above
+  for (const StridedCase& c : {StridedCase{Boundary::Zero, 40, 2, 5, 3, 1, 1, 23, 301},
+                               StridedCase{Boundary::Valid, 64, 1, 7, 7, 2, 2, 61, 515},
+                               StridedCase{Boundary::Zero, 48, 3, 4, 6, 3, 2, 40, 383}}) {
+    auto D = random_conv<float>(c.K, c.C, c.kh, c.kw, c.b);
+    D.set_stride(c.sh, c.sw);
+    if (!mlcsc::internal::scatter_able(D.shape())) return;  // no AVX: nothing to test
+    const Index N = 2;
+    FeatureMaps<float> x(N, c.C, c.H, c.W);
+    x.data() = mlcsc_test::randn<float>(N * c.C, c.H * c.W);
+    FeatureMaps<float> g(N, c.K, D.code_height(c.H), D.code_width(c.W));
+    g.data() = mlcsc_test::randn<float>(N * c.K, g.height() * g.width());
+    FeatureMaps<double> ra, rs;
+    geometry_reference(D, x, g, ra, rs);
+    INFO(mlcsc::to_string(c.b) << " K" << c.K << " C" << c.C << " " << c.kh << "x" << c.kw
+                               << " stride " << c.sh << "x" << c.sw << " " << c.H << "x" << c.W);
+    FeatureMaps<float> y(N, c.C, c.H, c.W);
+    mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Scatter);
+    CHECK((y.data().cast<double>() - rs.data()).cwiseAbs().maxCoeff() <=
+          tol * (1.0 + rs.data().cwiseAbs().maxCoeff()));
+#ifdef _OPENMP
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(2);
+    FeatureMaps<float> y2(N, c.C, c.H, c.W), y3(N, c.C, c.H, c.W);
+    for (Index n = 0; n < N; ++n)
+      mlcsc::internal::conv_synthesize(D.shape(), g.image(n), y2.image(n), ConvKernel::Scatter);
+    mlcsc::internal::conv_synthesize(D.shape(), g, y3, ConvKernel::Scatter);
+    omp_set_num_threads(before);
+    CHECK(y2.data() == y.data());
+    CHECK(y3.data() == y.data());
+#endif
+  }
+}
+
 TEMPLATE_TEST_CASE("conv kernels: wide strided layers in row and column tiles match the definition",
                    "[conv][kernels][geometry]", float, double) {
   // Rows of more than 256 outputs take several column tiles; a synthesize's phase planes of more

@@ -53,10 +53,10 @@
 //  * 3 x 3 filters between many maps (use_winograd in winograd.hpp: cin, cout >= 16 and images
 //    whose tile rows are not mostly padding): Winograd's F(2x2, 3x3), 2.25x fewer multiply-adds
 //    than the direct kernel; 1.7-1.8x faster on shape (b), 64 -> 128 maps 3 x 3 at 64 x 64.
-//  * a synthesize of small codes into 1 - 3 channels (float): the scattered form of scatter.hpp,
-//    the sums over the K code maps first and then kh kw shifted sums (a product form). On large
-//    images such a form measured 62 GFLOP/s (shape (a), float) against the direct kernel's
-//    68-73, so it runs only where the direct kernel's rows are short (scatter_chosen).
+//  * a synthesize into 1 - 3 channels from many code maps (float): the scattered form of
+//    scatter.hpp, the sums over the K code maps first and then kh kw shifted sums (a product
+//    form; a plain one, a GEMM over whole images, measured 62 GFLOP/s on shape (a) against the
+//    direct kernel's 68-73: this one works on bands of rows in cache; scatter_chosen).
 //  * every other shape: the direct register-blocked kernel of correlate.hpp, or for strided and
 //    unpadded layers the lowered form (lowered_chosen, below).
 #pragma once
@@ -398,8 +398,11 @@ inline Boundary kernel_boundary(Boundary b) {
 }
 
 // The synthesize of path 3 (paths 1 and 2 as its one phase) by scattering the code (scatter.hpp):
-// each image's phase planes in the thread's scratch (rows from m_min: Ho + th - 1, or the
-// signal's phase rows if more; columns likewise, in whole packets), then merged into the signal.
+// each image's phase planes in the scratch of the thread that runs it (rows from m_min: Ho + th -
+// 1, or the signal's phase rows if more; columns likewise, in whole packets), then merged into
+// the signal. Images in parallel as for_images says; otherwise the bands of code rows of one
+// image in parallel, the even bands and then the odd ones (bands two apart touch no common plane
+// row): the same order of sums on any number of threads.
 #if MLCSC_MASKED_FLOAT_ROWS
 template <class B>
 void scatter_synthesize(const ConvShape<float>& S, ConstFeatureMapsView<float> gamma,
@@ -411,7 +414,8 @@ void scatter_synthesize(const ConvShape<float>& S, ConstFeatureMapsView<float> g
   const Index top = -S.h.m_min(), left = -S.w.m_min();
   const Index rows = std::max(Ho + th - 1, Hp + top);
   const Index stride = (std::max(Wo + tw - 1, Wp + left) + L - 1) / L * L;
-  const Index run = scatter_run<B>(Ho, Wo);
+  const Index band = scatter_band_rows(S.K, Ho, Wo, th), run = scatter_run<B>(band, Wo);
+  const Index bands = (Ho + band - 1) / band;
   Index* boxes = conv_scratch<Index>(ConvBuffer::ScatterBoxes, 4 * sh * sw);
   Index taps = 0;
   for (Index rh = 0; rh < sh; ++rh)
@@ -432,10 +436,32 @@ void scatter_synthesize(const ConvShape<float>& S, ConstFeatureMapsView<float> g
   scatter_pack<B>(S.filters, S.K, S.C, S.h.taps, S.w.taps, sh, sw, th, tw, uh, uw, boxes, w);
   const double macs = double(S.K * S.C) * double(taps) * double(Ho * Wo);
   for_images(N, macs, [&](Index n) {
-    float* planes = conv_scratch<float>(ConvBuffer::ScatterPlanes, S.C * sh * sw * rows * stride);
-    float* sums = conv_scratch<float>(ConvBuffer::ScatterSums, ScatterBlocking<B>::taps * run);
-    scatter_image<B>(ScatterArgs{gamma.ptr() + n * gamma.image_size(), S.K, S.C, Ho, Wo, w, sh * sw,
-                                 boxes, sums, run, planes, rows, stride});
+    const Index plane_values = S.C * sh * sw * rows * stride;
+    float* planes = conv_scratch<float>(ConvBuffer::ScatterPlanes, plane_values);
+    std::fill_n(planes, plane_values, 0.f);
+    const ScatterArgs a{gamma.ptr() + n * gamma.image_size(),
+                        S.K,
+                        S.C,
+                        Ho,
+                        Wo,
+                        w,
+                        sh * sw,
+                        boxes,
+                        band,
+                        run,
+                        planes,
+                        rows,
+                        stride};
+    const int threads = max_threads();  // 1 inside for_images' parallel images
+    for (Index parity = 0; parity < 2; ++parity) {
+      const Index count = (bands - parity + 1) / 2;
+      parallel_for(count, int(std::min<Index>(threads, count)), [&](Index j) {
+        float* sums = conv_scratch<float>(ConvBuffer::ScatterSums, ScatterBlocking<B>::taps * run);
+        float* copy =
+            bands > 1 ? conv_scratch<float>(ConvBuffer::ScatterCode, S.K * (run + L)) : nullptr;
+        scatter_band<B>(a, 2 * j + parity, sums, copy);
+      });
+    }
     const float** at = conv_scratch<const float*>(ConvBuffer::PhaseRows, sw);
     merge_phases(planes + top * stride + left, rows * stride, stride, S.C, H, W, sh, sw, 0, Hp, 0,
                  Wp, x.ptr() + n * x.image_size(), at);
@@ -515,15 +541,20 @@ bool scatter_able(const ConvShape<Scalar>& S) {
          S.h.boundary != Boundary::Circular && S.w.boundary != Boundary::Circular;
 }
 
-/// Whether the scattered synthesize runs a synthesize into a signal of width W. Chosen for 1 - 3
-/// channels whose phase rows are shorter than two packets, where the direct kernel runs flat
-/// rows from padded tiles: the MNIST model's first layer (32 maps of 12 x 12 into 1, 6 x 6
-/// stride 2, a batch of 64; bench_geometry, AMD Zen 5, one thread, side by side) ran in
-/// 0.142-0.177 ms against the direct kernel's 0.219-0.314 (AVX-512), 0.253-0.292 against
-/// 0.400-0.435 (AVX2). On large images the direct kernel's register blocking wins (the comment
-/// at the top of this file).
+/// Whether the scattered synthesize runs a synthesize into a signal of H x W. Chosen for 1 - 3
+/// channels from at least 32 code maps of two rows or more, one row of all of them within a band
+/// (256 KiB: scatter_band_rows). Measured against the direct kernel (AMD Zen 5, float, one
+/// thread, side by side; AVX-512 / AVX2):
+///  * the MNIST model's first layer (32 maps of 12 x 12 into 1, 6 x 6 stride 2, a batch of 64;
+///    bench_geometry): 0.142-0.177 against 0.219-0.314 ms / 0.253-0.292 against 0.400-0.435;
+///  * shape (a) of bench_conv_kernels (64 maps of 256 x 256 into 1, 7 x 7): 1.10x / 1.08x (2
+///    threads 1.19x / 1.12x); 64 maps of 128 x 128 into 3, 3 x 3: 1.40x / 1.57x; 96 maps of
+///    54 x 54 into 3 x 224 x 224, 11 x 11 stride 4: 1.82x / 1.13x;
+///  * not chosen: 16 maps of 64 x 64 into 1, 5 x 5 (0.91x / 0.68x: too few maps to pay for the
+///    shifted sums), one row of 32 maps of 4096, 15 taps (1.58x / 0.94x), rows of many maps past
+///    the band (shape (c), 32 maps of 65,536: every block of taps would read them from memory).
 template <class Scalar>
-bool scatter_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index W) {
+bool scatter_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index H, Index W) {
   if (kernel == ConvKernel::Scatter) {
     if (!scatter_able(S))
       throw_invalid(
@@ -533,9 +564,9 @@ bool scatter_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index W) {
           " boundary", MLCSC_MASKED_FLOAT_ROWS ? "" : " on a build without AVX");
     return true;
   }
-  constexpr Index L = packet_size<Scalar>;
-  return kernel == ConvKernel::Automatic && scatter_able(S) && S.C <= 3 &&
-         (W + S.w.stride - 1) / S.w.stride < 2 * L;
+  const Index Ho = S.h.code_size(H), Wo = S.w.code_size(W);
+  return kernel == ConvKernel::Automatic && scatter_able(S) && S.C <= 3 && S.K >= 32 && Ho > 1 &&
+         S.K * Wo * Index(sizeof(Scalar)) <= 256 * 1024;
 }
 
 template <class Scalar>
@@ -621,7 +652,7 @@ void conv_synthesize(const ConvShape<Scalar>& S, ConstFeatureMapsView<no_deduce_
   const Index kh = S.h.taps, kw = S.w.taps, C = S.C, K = S.K;
   const double macs = double(K) * double(C) * double(kh * kw) * double(Ho * Wo);
   // throws where Scatter is forced but cannot run
-  [[maybe_unused]] const bool scatter = scatter_chosen(kernel, S, W);
+  [[maybe_unused]] const bool scatter = scatter_chosen(kernel, S, H, W);
 #if MLCSC_MASKED_FLOAT_ROWS
   if constexpr (std::is_same_v<Scalar, float>) {
     if (scatter) {

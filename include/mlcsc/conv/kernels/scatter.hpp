@@ -2,14 +2,14 @@
 //
 //   x_c[s_h i + d_h u - P_h, s_w j + d_w v - P_w] += sum_k d_{k,c}[u, v] gamma_k[i, j]
 //
-// For small codes synthesized into few channels (the MNIST model's first layer: 32 maps of
-// 12 x 12 into one 28 x 28 digit, 6 x 6 filters, stride 2), the direct kernel (correlate.hpp)
-// copies every code map into a zero-padded tile and computes each phase plane's border outputs
-// from that padding (the copy alone was a fifth of its time), with rows of 14 in packets of 16.
-// Here the code is read in place, each map as one flat run of Ho Wo values (whole packets, the
-// last one masked), and in the polyphase form of conv_ops.hpp (tap (u, v) of phase (r_h, r_w)
-// sits at phase-filter tap (m_h, m_w)) the sums over the K code maps come first, for a block of
-// RB packets of the run and T taps of one phase:
+// For a synthesize into few channels (the MNIST model's first layer: 32 maps of 12 x 12 into one
+// 28 x 28 digit, 6 x 6 filters, stride 2), the direct kernel (correlate.hpp) copies every code
+// map into a zero-padded tile and computes each phase plane's border outputs from that padding
+// (the copy alone was a fifth of its time), with rows of 14 in packets of 16. Here the code is
+// read in place, each map as one flat run of Ho Wo values (whole packets, the last one masked),
+// and in the polyphase form of conv_ops.hpp (tap (u, v) of phase (r_h, r_w) sits at phase-filter
+// tap (m_h, m_w)) the sums over the K code maps come first, for a block of RB packets of the run
+// and T taps of one phase:
 //
 //   A_{m_h, m_w}[q] = sum_k d_{k,c}[u, v] gamma_k[q]          (RB x T accumulators, q = i Wo + j)
 //
@@ -17,8 +17,9 @@
 // added into row i + m_h of the phase plane, m_w columns to the right (masked loads from A at the
 // row's offset; the taps of one m_h summed in registers, one aligned add per plane packet): a
 // shifted load per tap and code row, where a correlation takes one per tap, code map and row.
-// The phase planes (one thread's, in L1) are then interleaved into the signal (merge_phases,
-// conv_ops.hpp).
+// The phase planes are then interleaved into the signal (merge_phases, conv_ops.hpp). Larger
+// codes are taken in bands of code rows whose K maps' rows stay in L2 (about 256 KiB) while every
+// block of taps reads them; the bands of one image can run in parallel (conv_ops.hpp).
 //
 // Float only, with masked row packets (AVX, AVX-512; pad_tile.hpp); Zero and Valid boundaries (a
 // circular code wraps around its rows). conv_ops.hpp's scatter_chosen says where it runs and what
@@ -37,7 +38,7 @@ namespace mlcsc::internal {
 
 #if MLCSC_MASKED_FLOAT_ROWS
 
-/// One scattered synthesize of a single image (all its output channels).
+/// One scattered synthesize of a single image (all its output channels), band by band.
 struct ScatterArgs {
   const float* code;  // K maps of Ho x Wo
   Eigen::Index K, C, Ho, Wo;
@@ -45,8 +46,9 @@ struct ScatterArgs {
   Eigen::Index phases;        // s_h s_w
   const Eigen::Index* boxes;  // phase p's taps: m_h in [boxes[4p], boxes[4p+1]),
                               // m_w in [boxes[4p+2], boxes[4p+3]) (phase-filter taps)
-  float* sums;                // the T runs A of a block of taps: T x `run` values
-  Eigen::Index run;           // Ho Wo rounded up to whole blocks of packets
+  Eigen::Index band;          // code rows per band (the code maps' rows of a band stay in cache)
+  Eigen::Index run;           // band Wo rounded up to whole blocks of packets: the length of a
+                              // run A (a thread's buffer of T runs, `sums` below)
   float* planes;              // C s_h s_w planes of `rows` x `stride` (zeroed here)
   Eigen::Index rows, stride;  // stride: a multiple of the packet
 };
@@ -54,14 +56,14 @@ struct ScatterArgs {
 /// The register blocking: RB packets x up to T taps of accumulators, sized for the register file
 /// of B (27 of 32 registers, 12 of 16; plus the RB code packets and a broadcast filter value).
 /// A phase box of n taps is taken in chunk(n) taps at a time (the last chunk shorter): as few
-/// blocks as T allows, of equal size, so a 3 x 3 box runs as one block of 9 or three of 3, not
-/// as 4 + 4 + 1 (with 16 registers, 2 packets x 6 taps and then 2 x 3 spent 28% of the MNIST
-/// conv1 synthesize in the 3-tap block, a third of the multiply-adds: 3 x 3 three times is
-/// 0.25 -> 0.24 ms, AVX2).
+/// blocks as T allows, of equal size (a 3 x 3 box as 9, or as 5 + 4 taps; not 6 + 3, whose
+/// 3-tap block spent 28% of the MNIST conv1 synthesize on a third of its multiply-adds). With
+/// 16 registers 2 x 6 against 3 x 3 and 3 x 4 (spills): shape (a) 81 against 77 and 54 GFLOP/s,
+/// MNIST conv1 0.244 against 0.237 and 0.239 ms (AVX2, AMD Zen 5).
 template <class B>
 struct ScatterBlocking {
-  static constexpr int packets = 3;
-  static constexpr int taps = B::registers >= 32 ? 9 : 4;
+  static constexpr int packets = B::registers >= 32 ? 3 : 2;
+  static constexpr int taps = B::registers >= 32 ? 9 : 6;
   static Eigen::Index chunk(Eigen::Index n) {  // n = 0: an empty box (dilation > 1)
     const Eigen::Index blocks = std::max<Eigen::Index>(1, (n + taps - 1) / taps);
     return std::max<Eigen::Index>(1, (n + blocks - 1) / blocks);
@@ -96,11 +98,14 @@ EIGEN_ALWAYS_INLINE RowPacket select_load(const float* base, Eigen::Index offset
 }
 #endif
 
-/// The packets [q0, q0 + RB) of the flat code run x the T taps of a block: the sums over the K
-/// code maps, stored to the runs A (a.sums). `w` holds the T taps' values of map k at w[k T + t].
-/// Tail: the block reaches past the run (masked loads; whole loads otherwise).
+/// The packets [q0, q0 + RB) of a band's flat code run (`len` values from `code` in each map, the
+/// maps `map` values apart) x
+/// the T taps of a block: the sums over the K code maps, stored to the runs A (sums[t a.run + q]).
+/// `w` holds the T taps' values of map k at w[k T + t]. Tail: the block reaches past the run
+/// (masked loads; whole loads otherwise).
 template <int RB, int T, bool Tail>
-void scatter_sums(const ScatterArgs& a, Eigen::Index q0, const float* w) {
+void scatter_sums(const ScatterArgs& a, const float* code, Eigen::Index map, Eigen::Index len,
+                  Eigen::Index q0, const float* w, float* sums) {
   using namespace Eigen::internal;
   using Eigen::Index;
   constexpr Index L = kRowLanes;
@@ -110,10 +115,9 @@ void scatter_sums(const ScatterArgs& a, Eigen::Index q0, const float* w) {
     MLCSC_UNROLL
     for (int b = 0; b < RB; ++b) acc[t][b] = pset1<RowPacket>(0.f);
   }
-  const Index map = a.Ho * a.Wo;
   LaneSelect mask[RB];  // lanes past the run read nothing
-  for (int b = 0; b < RB; ++b) mask[b] = lane_select(0, Tail ? map - (q0 + b) * L : L);
-  const float* z = a.code + q0 * L;
+  for (int b = 0; b < RB; ++b) mask[b] = lane_select(0, Tail ? len - (q0 + b) * L : L);
+  const float* z = code + q0 * L;
   for (const float* const w_end = w + a.K * T; w != w_end; z += map, w += T) {
     RowPacket x[RB];
     MLCSC_UNROLL
@@ -132,7 +136,7 @@ void scatter_sums(const ScatterArgs& a, Eigen::Index q0, const float* w) {
   MLCSC_UNROLL
   for (int t = 0; t < T; ++t) {
     MLCSC_UNROLL
-    for (int b = 0; b < RB; ++b) pstore(a.sums + t * a.run + (q0 + b) * L, acc[t][b]);
+    for (int b = 0; b < RB; ++b) pstore(sums + t * a.run + (q0 + b) * L, acc[t][b]);
   }
 }
 
@@ -146,17 +150,18 @@ void with_taps(int t, F&& f) {
 }
 
 /// The runs A of the T taps [f0, f0 + T) of phase `ph`'s box (flattened row by row) added into
-/// the phase plane of output channel c: code row i of tap (m_h, m_w) onto plane row i + m_h from
-/// column m_w. The N taps of one filter row are summed per plane packet first (N a compile-time
-/// count, <= Max: the loads of a row in straight-line code, their masks in registers).
+/// the phase plane of output channel c: code row i in [i0, i1) (A's row i - i0) of tap (m_h, m_w)
+/// onto plane row i + m_h from column m_w. The N taps of one filter row are summed per plane packet
+/// first (N a compile-time count, <= Max: the loads of a row in straight-line code, their masks in
+/// registers).
 template <int Max>
-void scatter_rows(const ScatterArgs& a, Eigen::Index c, Eigen::Index ph, Eigen::Index f0,
-                  Eigen::Index T) {
+void scatter_rows(const ScatterArgs& a, const float* sums, Eigen::Index c, Eigen::Index ph,
+                  Eigen::Index f0, Eigen::Index T, Eigen::Index i0, Eigen::Index i1) {
   using namespace Eigen::internal;
   using Eigen::Index;
   constexpr Index L = kRowLanes;
   const Index* box = a.boxes + 4 * ph;
-  const Index bw = box[3] - box[2], Wo = a.Wo, Ho = a.Ho, packets = a.stride / L;
+  const Index bw = box[3] - box[2], Wo = a.Wo, packets = a.stride / L;
   float* plane = a.planes + (ph * a.C + c) * a.rows * a.stride;
   for (Index t0 = 0; t0 < T;) {
     // the taps [t0, t0 + n) of one filter row, columns [v0, v0 + n) of the phase filter
@@ -167,19 +172,18 @@ void scatter_rows(const ScatterArgs& a, Eigen::Index c, Eigen::Index ph, Eigen::
       // plane packets p whose columns [p L, p L + L) meet [v0, v0 + N - 1 + Wo)
       for (Index p = v0 / L; p < packets && p * L < v0 + N - 1 + Wo; ++p) {
         LaneSelect mask[N];  // per tap: the lanes of plane packet p it reaches
-        Index from[N];       // and where in A its lane 0 reads (code row 0)
+        Index from[N];       // and where in A its lane 0 reads (code row i0)
         MLCSC_UNROLL
         for (int t = 0; t < N; ++t) {
           const Index v = v0 + t;  // lane l of packet p reads A[i Wo + p L + l - v]
           mask[t] = lane_select(v - p * L, v + Wo - p * L);
           from[t] = (t0 + t) * a.run + p * L - v;
         }
-        float* row = plane + mh * a.stride + p * L;
-        for (Index i = 0; i < Ho; ++i, row += a.stride) {
+        float* row = plane + (i0 + mh) * a.stride + p * L;
+        for (Index i = 0; i < i1 - i0; ++i, row += a.stride) {
           RowPacket sum = pload<RowPacket>(row);
           MLCSC_UNROLL
-          for (int t = 0; t < N; ++t)
-            sum = padd(sum, select_load(a.sums, from[t] + i * Wo, mask[t]));
+          for (int t = 0; t < N; ++t) sum = padd(sum, select_load(sums, from[t] + i * Wo, mask[t]));
           pstore(row, sum);
         }
       }
@@ -217,14 +221,28 @@ void scatter_pack(const float* filters, Eigen::Index K, Eigen::Index C, Eigen::I
     }
 }
 
-/// The phase planes of one image: zeroed, then every (channel, phase, block of taps).
+/// Band b of code rows of one image ([b band, (b + 1) band)) added into its phase planes: every
+/// (channel, phase, block of taps), the runs A in `sums` (the thread's, T x a.run values). With
+/// `copy` (the thread's, K (run + L) values), the band's rows are first copied there, the maps
+/// one packet more than a run apart: read in place, the maps of a large code lie a multiple of
+/// 4 KiB apart, so that the K loads of one packet fall in one L1 set (AVX2, shape (a) of
+/// bench_conv_kernels: 47-50 -> 75-81 GFLOP/s).
 template <class B>
-void scatter_image(const ScatterArgs& a) {
+void scatter_band(const ScatterArgs& a, Eigen::Index b, float* sums, float* copy) {
   using Eigen::Index;
   using Blk = ScatterBlocking<B>;
   constexpr Index L = kRowLanes;
-  std::fill_n(a.planes, a.C * a.phases * a.rows * a.stride, 0.f);
-  const Index packets = (a.Ho * a.Wo + L - 1) / L;
+  constexpr int RB = Blk::packets;
+  const Index i0 = b * a.band, i1 = std::min(a.Ho, i0 + a.band), len = (i1 - i0) * a.Wo;
+  const Index packets = (len + L - 1) / L;
+  const float* code = a.code + i0 * a.Wo;
+  Index map = a.Ho * a.Wo;
+  if (copy) {  // the band's rows of every map, end to end, the maps a packet more apart
+    const Index to = (len + L - 1) / L * L + L;
+    for (Index k = 0; k < a.K; ++k) std::copy_n(code + k * map, len, copy + k * to);
+    code = copy;
+    map = to;
+  }
   const float* w = a.w;
   for (Index c = 0; c < a.C; ++c)
     for (Index ph = 0; ph < a.phases; ++ph) {
@@ -234,22 +252,34 @@ void scatter_image(const ScatterArgs& a) {
       for (Index f0 = 0; f0 < n; f0 += chunk) {
         const int T = int(std::min(chunk, n - f0));
         with_taps<Blk::taps>(T, [&](auto t) {
-          constexpr int RB = Blk::packets, TT = decltype(t)::value;
+          constexpr int TT = decltype(t)::value;
           Index q0 = 0;
-          for (; (q0 + RB) * L <= a.Ho * a.Wo; q0 += RB) scatter_sums<RB, TT, false>(a, q0, w);
-          if (q0 < packets) scatter_sums<RB, TT, true>(a, q0, w);
+          for (; (q0 + RB) * L <= len; q0 += RB)
+            scatter_sums<RB, TT, false>(a, code, map, len, q0, w, sums);
+          if (q0 < packets) scatter_sums<RB, TT, true>(a, code, map, len, q0, w, sums);
         });
-        scatter_rows<Blk::taps>(a, c, ph, f0, T);
+        scatter_rows<Blk::taps>(a, sums, c, ph, f0, T, i0, i1);
         w += a.K * T;
       }
     }
 }
 
-/// The length of the runs A for a code of Ho x Wo (whole blocks of packets).
+/// Code rows per band: the band's rows of the K code maps within about 256 KiB (in L2 while
+/// every block of taps reads them), at least th - 1 rows (so that the plane rows of bands two
+/// apart do not meet: scatter_synthesize runs the even bands, then the odd ones, each set in
+/// parallel), at most Ho.
+inline Eigen::Index scatter_band_rows(Eigen::Index K, Eigen::Index Ho, Eigen::Index Wo,
+                                      Eigen::Index th) {
+  const Eigen::Index row = K * Wo * Eigen::Index(sizeof(float));
+  const Eigen::Index fit = (256 * 1024) / std::max<Eigen::Index>(1, row);
+  return std::clamp<Eigen::Index>(std::max(fit, th - 1), 1, std::max<Eigen::Index>(1, Ho));
+}
+
+/// The length of the runs A for bands of `band` code rows of Wo (whole blocks of packets).
 template <class B>
-Eigen::Index scatter_run(Eigen::Index Ho, Eigen::Index Wo) {
+Eigen::Index scatter_run(Eigen::Index band, Eigen::Index Wo) {
   constexpr Eigen::Index block = ScatterBlocking<B>::packets * kRowLanes;
-  return (Ho * Wo + block - 1) / block * block;
+  return (band * Wo + block - 1) / block * block;
 }
 
 #endif  // MLCSC_MASKED_FLOAT_ROWS

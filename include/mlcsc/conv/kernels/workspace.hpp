@@ -33,6 +33,7 @@ enum class ConvBuffer {
   ScatterBoxes,      // the phase boxes of a scattered synthesize (conv_ops.hpp)
   ScatterPlanes,     // its phase planes of one image (scatter.hpp, every thread)
   ScatterSums,       // its sums over the code maps for a block of taps (scatter.hpp, every thread)
+  ScatterCode,       // a band of its code rows (scatter.hpp, every thread)
   WinogradFilters,   // U of winograd.hpp (the calling thread)
   WinogradInput,     // V and the de-interleaved rows of one block (every thread)
   WinogradProducts,  // the 16 products and outputs of one block of maps (every thread)
