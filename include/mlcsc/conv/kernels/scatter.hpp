@@ -99,10 +99,9 @@ EIGEN_ALWAYS_INLINE RowPacket select_load(const float* base, Eigen::Index offset
 #endif
 
 /// The packets [q0, q0 + RB) of a band's flat code run (`len` values from `code` in each map, the
-/// maps `map` values apart) x
-/// the T taps of a block: the sums over the K code maps, stored to the runs A (sums[t a.run + q]).
-/// `w` holds the T taps' values of map k at w[k T + t]. Tail: the block reaches past the run
-/// (masked loads; whole loads otherwise).
+/// maps `map` values apart) x the T taps of a block: the sums over the K code maps, stored to the
+/// runs A (sums[t a.run + q]). `w` holds the T taps' values of map k at w[k T + t]. Tail: the
+/// block reaches past the run (masked loads; whole loads otherwise).
 template <int RB, int T, bool Tail>
 void scatter_sums(const ScatterArgs& a, const float* code, Eigen::Index map, Eigen::Index len,
                   Eigen::Index q0, const float* w, float* sums) {
@@ -117,8 +116,8 @@ void scatter_sums(const ScatterArgs& a, const float* code, Eigen::Index map, Eig
   }
   LaneSelect mask[RB];  // lanes past the run read nothing
   for (int b = 0; b < RB; ++b) mask[b] = lane_select(0, Tail ? len - (q0 + b) * L : L);
-  const float* z = code + q0 * L;
-  for (const float* const w_end = w + a.K * T; w != w_end; z += map, w += T) {
+  for (Index k = 0; k < a.K; ++k, w += T) {
+    const float* z = code + k * map + q0 * L;  // (a tail block's lanes past the run: not read)
     RowPacket x[RB];
     MLCSC_UNROLL
     for (int b = 0; b < RB; ++b) {
