@@ -374,16 +374,20 @@ struct StridedCase {
   Index K, C, kh, kw, sh, sw, H, W;
 };
 
-// The direct kernels' analyze and synthesize of a batch of N random signals and codes against
-// geometry_reference (float: sums of up to C kh kw terms of unit scale, 2e-4 relative to the
-// largest; double 1e-11). `threads`: also image by image on 2 threads (one image's tiles split
-// over them), bitwise the batch's result: each value is summed in an order fixed by the shape.
+// The direct kernels' analyze and the synthesize by `synthesis` (Direct or Scatter, where it can
+// run) of a batch of N random signals and codes against geometry_reference (float: sums of up to
+// C kh kw terms of unit scale, 2e-4 relative to the largest; double 1e-11). `threads`: also image
+// by image and as a batch on 2 threads (one image's tiles or bands split over them, or the
+// images), bitwise the result on one: each value is summed in an order fixed by the shape.
 template <class Scalar>
-void check_strided_case(const StridedCase& c, Index N, bool threads) {
+void check_strided_case(
+    const StridedCase& c, Index N, bool threads,
+    mlcsc::internal::ConvKernel synthesis = mlcsc::internal::ConvKernel::Direct) {
   using mlcsc::internal::ConvKernel;
   const double tol = std::is_same_v<Scalar, float> ? 2e-4 : 1e-11;
   auto D = random_conv<Scalar>(c.K, c.C, c.kh, c.kw, c.b);
   D.set_stride(c.sh, c.sw);
+  if (synthesis == ConvKernel::Scatter && !mlcsc::internal::scatter_able(D.shape())) return;
   FeatureMaps<Scalar> x(N, c.C, c.H, c.W);
   x.data() = mlcsc_test::randn<Scalar>(N * c.C, c.H * c.W);
   FeatureMaps<Scalar> g(N, c.K, D.code_height(c.H), D.code_width(c.W));
@@ -396,21 +400,23 @@ void check_strided_case(const StridedCase& c, Index N, bool threads) {
                              << " stride " << c.sh << "x" << c.sw << " " << c.H << "x" << c.W);
   FeatureMaps<Scalar> a = D.code_like(x), y(N, c.C, c.H, c.W);
   mlcsc::internal::conv_analyze(D.shape(), x, a, ConvKernel::Direct);
-  mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Direct);
+  mlcsc::internal::conv_synthesize(D.shape(), g, y, synthesis);
   CHECK((a.data().template cast<double>() - ra.data()).cwiseAbs().maxCoeff() <= tol * scale);
   CHECK((y.data().template cast<double>() - rs.data()).cwiseAbs().maxCoeff() <= tol * scale);
 #ifdef _OPENMP
   if (!threads) return;
   const int before = omp_get_max_threads();
-  FeatureMaps<Scalar> a2 = D.code_like(x), y2(N, c.C, c.H, c.W);
+  FeatureMaps<Scalar> a2 = D.code_like(x), y2(N, c.C, c.H, c.W), y3(N, c.C, c.H, c.W);
   omp_set_num_threads(2);
   for (Index n = 0; n < N; ++n) {
     mlcsc::internal::conv_analyze(D.shape(), x.image(n), a2.image(n), ConvKernel::Direct);
-    mlcsc::internal::conv_synthesize(D.shape(), g.image(n), y2.image(n), ConvKernel::Direct);
+    mlcsc::internal::conv_synthesize(D.shape(), g.image(n), y2.image(n), synthesis);
   }
+  mlcsc::internal::conv_synthesize(D.shape(), g, y3, synthesis);  // the batch on 2 threads
   omp_set_num_threads(before);
   CHECK(a2.data() == a.data());
   CHECK(y2.data() == y.data());
+  CHECK(y3.data() == y.data());
 #else
   (void)threads;
 #endif
@@ -492,39 +498,10 @@ TEST_CASE("conv kernels: the scattered synthesize in bands of code rows, on 1 an
   // Code rows of K maps beyond 256 KiB are taken in bands (scatter.hpp), the even bands and then
   // the odd ones in parallel: against the definition, and bitwise the same on 1 and 2 threads,
   // image by image (bands in parallel) and as a batch (images in parallel).
-  using mlcsc::internal::ConvKernel;
-  const double tol = 2e-4;  // float sums of up to K kh kw terms, as above
   for (const StridedCase& c : {StridedCase{Boundary::Zero, 40, 2, 5, 3, 1, 1, 23, 301},
                                StridedCase{Boundary::Valid, 64, 1, 7, 7, 2, 2, 61, 515},
-                               StridedCase{Boundary::Zero, 48, 3, 4, 6, 3, 2, 40, 383}}) {
-    auto D = random_conv<float>(c.K, c.C, c.kh, c.kw, c.b);
-    D.set_stride(c.sh, c.sw);
-    if (!mlcsc::internal::scatter_able(D.shape())) return;  // no AVX: nothing to test
-    const Index N = 2;
-    FeatureMaps<float> x(N, c.C, c.H, c.W);
-    x.data() = mlcsc_test::randn<float>(N * c.C, c.H * c.W);
-    FeatureMaps<float> g(N, c.K, D.code_height(c.H), D.code_width(c.W));
-    g.data() = mlcsc_test::randn<float>(N * c.K, g.height() * g.width());
-    FeatureMaps<double> ra, rs;
-    geometry_reference(D, x, g, ra, rs);
-    INFO(mlcsc::to_string(c.b) << " K" << c.K << " C" << c.C << " " << c.kh << "x" << c.kw
-                               << " stride " << c.sh << "x" << c.sw << " " << c.H << "x" << c.W);
-    FeatureMaps<float> y(N, c.C, c.H, c.W);
-    mlcsc::internal::conv_synthesize(D.shape(), g, y, ConvKernel::Scatter);
-    CHECK((y.data().cast<double>() - rs.data()).cwiseAbs().maxCoeff() <=
-          tol * (1.0 + rs.data().cwiseAbs().maxCoeff()));
-#ifdef _OPENMP
-    const int before = omp_get_max_threads();
-    omp_set_num_threads(2);
-    FeatureMaps<float> y2(N, c.C, c.H, c.W), y3(N, c.C, c.H, c.W);
-    for (Index n = 0; n < N; ++n)
-      mlcsc::internal::conv_synthesize(D.shape(), g.image(n), y2.image(n), ConvKernel::Scatter);
-    mlcsc::internal::conv_synthesize(D.shape(), g, y3, ConvKernel::Scatter);
-    omp_set_num_threads(before);
-    CHECK(y2.data() == y.data());
-    CHECK(y3.data() == y.data());
-#endif
-  }
+                               StridedCase{Boundary::Zero, 48, 3, 4, 6, 3, 2, 40, 383}})
+    check_strided_case<float>(c, 2, true, mlcsc::internal::ConvKernel::Scatter);
 }
 
 TEMPLATE_TEST_CASE("conv kernels: wide strided layers in row and column tiles match the definition",

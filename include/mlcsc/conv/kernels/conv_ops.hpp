@@ -174,6 +174,20 @@ inline Index tap_at(const Axis& a, Index r, Index m) {
   return du / a.dilation;
 }
 
+// The filter tap of every phase tap, per axis, in this thread's scratch: uh[r th + m] = tap_at(h,
+// r, m) for the s_h phases, then (from uh + s_h th) uw[r tw + m] = tap_at(w, r, m).
+template <class Scalar>
+const Index* phase_tap_tables(const ConvShape<Scalar>& S) {
+  const Index sh = S.h.stride, sw = S.w.stride, th = S.h.phase_taps(), tw = S.w.phase_taps();
+  Index* uh = conv_scratch<Index>(ConvBuffer::TapTables, sh * th + sw * tw);
+  Index* uw = uh + sh * th;
+  for (Index r = 0; r < sh; ++r)
+    for (Index m = 0; m < th; ++m) uh[r * th + m] = tap_at(S.h, r, m);
+  for (Index r = 0; r < sw; ++r)
+    for (Index m = 0; m < tw; ++m) uw[r * tw + m] = tap_at(S.w, r, m);
+  return uh;
+}
+
 // Packs the stride-1 form's filters for a correlation from `cin` to `cout` maps, in the order of
 // filter_index<B> (blocks of B::maps output maps, each block's taps contiguous): tap (u, v) of
 // d_{k,c} goes to input plane (r_h s_w + r_w) C + c at phase-filter tap (m_h, m_w) (path 3;
@@ -188,13 +202,8 @@ Scalar* pack_filters(const ConvShape<Scalar>& S, bool adjoint) {
   const Index th = S.h.phase_taps(), tw = S.w.phase_taps(), taps = th * tw;
   const Index C = S.C, planes = C * sh * sw, kh = S.h.taps, kw = S.w.taps;
   const Index cin = adjoint ? S.K : planes, cout = adjoint ? planes : S.K;
-  // uh[r th + m], uw[r tw + m]: the filter tap at phase r, phase tap m (-1: none)
-  Index* uh = conv_scratch<Index>(ConvBuffer::TapTables, sh * th + sw * tw);
-  Index* uw = uh + sh * th;
-  for (Index r = 0; r < sh; ++r)
-    for (Index m = 0; m < th; ++m) uh[r * th + m] = tap_at(S.h, r, m);
-  for (Index r = 0; r < sw; ++r)
-    for (Index m = 0; m < tw; ++m) uw[r * tw + m] = tap_at(S.w, r, m);
+  const Index* uh = phase_tap_tables(S);  // uh[r th + m], then uw[r tw + m]
+  const Index* uw = uh + sh * th;
   const Index filter = C * kh * kw;  // the distance between filters k and k + 1
   Scalar* out = conv_scratch<Scalar>(ConvBuffer::PackedFilters, S.K * planes * taps);
   Scalar* const w = out;
@@ -426,12 +435,8 @@ void scatter_synthesize(const ConvShape<float>& S, ConstFeatureMapsView<float> g
       b[0] = u0, b[1] = u1, b[2] = v0, b[3] = v1;
       taps += (u1 - u0) * (v1 - v0);
     }
-  Index* uh = conv_scratch<Index>(ConvBuffer::TapTables, sh * th + sw * tw);
-  Index* uw = uh + sh * th;
-  for (Index r = 0; r < sh; ++r)
-    for (Index m = 0; m < th; ++m) uh[r * th + m] = tap_at(S.h, r, m);
-  for (Index r = 0; r < sw; ++r)
-    for (Index m = 0; m < tw; ++m) uw[r * tw + m] = tap_at(S.w, r, m);
+  const Index* uh = phase_tap_tables(S);
+  const Index* uw = uh + sh * th;
   float* w = conv_scratch<float>(ConvBuffer::PackedFilters, S.K * S.C * taps);
   scatter_pack<B>(S.filters, S.K, S.C, S.h.taps, S.w.taps, sh, sw, th, tw, uh, uw, boxes, w);
   const double macs = double(S.K * S.C) * double(taps) * double(Ho * Wo);
