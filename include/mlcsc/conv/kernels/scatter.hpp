@@ -48,8 +48,8 @@ struct ScatterArgs {
                               // m_w in [boxes[4p+2], boxes[4p+3]) (phase-filter taps)
   Eigen::Index band;          // code rows per band (the code maps' rows of a band stay in cache)
   Eigen::Index run;           // band Wo rounded up to whole blocks of packets: the length of a
-                              // run A (a thread's buffer of T runs, `sums` below)
-  float* planes;              // C s_h s_w planes of `rows` x `stride` (zeroed here)
+                              // run A (scatter_band's `sums` holds T of them)
+  float* planes;              // C s_h s_w planes of `rows` x `stride` (zeroed by the caller)
   Eigen::Index rows, stride;  // stride: a multiple of the packet
 };
 
