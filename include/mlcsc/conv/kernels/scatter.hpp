@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include <Eigen/Core>
 
@@ -55,18 +56,23 @@ struct ScatterArgs {
 
 /// The register blocking: RB packets x up to T taps of accumulators, sized for the register file
 /// of B (27 of 32 registers, 12 of 16; plus the RB code packets and a broadcast filter value).
-/// A phase box of n taps is taken in chunk(n) taps at a time (the last chunk shorter): as few
-/// blocks as T allows, of equal size (a 3 x 3 box as 9, or as 5 + 4 taps; not 6 + 3, whose
-/// 3-tap block spent 28% of the MNIST conv1 synthesize on a third of its multiply-adds). With
-/// 16 registers 2 x 6 against 3 x 3 and 3 x 4 (spills): shape (a) 81 against 77 and 54 GFLOP/s,
-/// MNIST conv1 0.244 against 0.237 and 0.239 ms (AVX2, AMD Zen 5).
+/// A phase box of n taps is taken in blocks(n) blocks: as few as T allows, their sizes within one
+/// tap of each other (a 3 x 3 box as 9, or as 5 + 4 taps, not 6 + 3, whose 3-tap block spent 28%
+/// of the MNIST conv1 synthesize on a third of its multiply-adds; 7 x 7 as 4 x 6 + 5 x 5, not
+/// 8 x 6 + 1). With 16 registers 2 x 6 against 3 x 3 and 3 x 4 (spills): shape (a) 81 against 77
+/// and 54 GFLOP/s, MNIST conv1 0.244 against 0.237 and 0.239 ms; 1 x 10, 1 x 12 and 1 x 13: 5-10%
+/// slower on shape (a) (AVX2, AMD Zen 5).
 template <class B>
 struct ScatterBlocking {
   static constexpr int packets = B::registers >= 32 ? 3 : 2;
   static constexpr int taps = B::registers >= 32 ? 9 : 6;
-  static Eigen::Index chunk(Eigen::Index n) {  // n = 0: an empty box (dilation > 1)
-    const Eigen::Index blocks = std::max<Eigen::Index>(1, (n + taps - 1) / taps);
-    return std::max<Eigen::Index>(1, (n + blocks - 1) / blocks);
+  static Eigen::Index blocks(Eigen::Index n) {  // n = 0: an empty box (dilation > 1), none
+    return (n + taps - 1) / taps;
+  }
+  /// Block i of a box of n taps: its first tap and its number of taps.
+  static std::pair<Eigen::Index, Eigen::Index> block(Eigen::Index n, Eigen::Index i) {
+    const Eigen::Index m = blocks(n), base = n / m, longer = n % m;
+    return {i * base + std::min(i, longer), base + (i < longer)};
   }
 };
 
@@ -191,8 +197,8 @@ void scatter_rows(const ScatterArgs& a, const float* sums, Eigen::Index c, Eigen
   }
 }
 
-/// The packed taps of every (channel c, phase, block of the blocking's chunk of taps of its box):
-/// for each block, the K maps' values of its T taps, w[k T + t], in the order scatter_image reads
+/// The packed taps of every (channel c, phase, block of taps of its box: ScatterBlocking):
+/// for each block, the K maps' values of its T taps, w[k T + t], in the order scatter_band reads
 /// them. uh[r th + m] / uw[r tw + m] is the filter tap at phase r, phase-filter tap m (-1: none).
 template <class B>
 void scatter_pack(const float* filters, Eigen::Index K, Eigen::Index C, Eigen::Index kh,
@@ -206,9 +212,8 @@ void scatter_pack(const float* filters, Eigen::Index K, Eigen::Index C, Eigen::I
     for (Index ph = 0; ph < sh * sw; ++ph) {
       const Index* box = boxes + 4 * ph;
       const Index bw = box[3] - box[2], n = (box[1] - box[0]) * bw;
-      const Index block = ScatterBlocking<B>::chunk(n);
-      for (Index f0 = 0; f0 < n; f0 += block) {
-        const Index T = std::min(block, n - f0);
+      for (Index i = 0; i < ScatterBlocking<B>::blocks(n); ++i) {
+        const auto [f0, T] = ScatterBlocking<B>::block(n, i);
         for (Index t = 0; t < T; ++t) {
           const Index u = uh[(ph / sw) * th + box[0] + (f0 + t) / bw];
           const Index v = uw[(ph % sw) * tw + box[2] + (f0 + t) % bw];
@@ -220,12 +225,29 @@ void scatter_pack(const float* filters, Eigen::Index K, Eigen::Index C, Eigen::I
     }
 }
 
+/// The `len` values at `from` of each of K maps (`map` values apart) copied to `to`, the maps
+/// `stride` values apart. A map's values are a short run (a band's rows: 6 KiB in shape (a) of
+/// bench_conv_kernels), too short for the hardware prefetcher to reach memory's rate on its own:
+/// map k + 2 is prefetched while map k is copied (a copy of shape (a)'s 16 MiB code band by band
+/// 1.1 -> 0.5 ms, AMD Zen 5; copying the next band a map at a time between the blocks of the
+/// current one, into a second buffer, measured no faster).
+inline void copy_maps(const float* from, Eigen::Index K, Eigen::Index map, Eigen::Index len,
+                      float* to, Eigen::Index stride) {
+  constexpr Eigen::Index ahead = 2, line = 64 / Eigen::Index(sizeof(float));
+  for (Eigen::Index k = 0; k < K; ++k) {
+    if (k + ahead < K)
+      for (Eigen::Index o = 0; o < len; o += line)
+        _mm_prefetch(reinterpret_cast<const char*>(from + (k + ahead) * map + o), _MM_HINT_T0);
+    std::copy_n(from + k * map, len, to + k * stride);
+  }
+}
+
 /// Band b of code rows of one image ([b band, (b + 1) band)) added into its phase planes: every
 /// (channel, phase, block of taps), the runs A in `sums` (the thread's, T x a.run values). With
-/// `copy` (the thread's, K (run + L) values), the band's rows are first copied there, the maps
-/// one packet more than a run apart: read in place, the maps of a large code lie a multiple of
-/// 4 KiB apart, so that the K loads of one packet fall in one L1 set (AVX2, shape (a) of
-/// bench_conv_kernels: 47-50 -> 75-81 GFLOP/s).
+/// `copy` (the thread's, K (run + L) values), the band's rows are first copied there (copy_maps),
+/// the maps one packet more than a run apart: read in place, the maps of a large code lie a
+/// multiple of 4 KiB apart, so that the K loads of one packet fall in one L1 set (AVX2, shape (a)
+/// of bench_conv_kernels: 47-50 -> 75-81 GFLOP/s).
 template <class B>
 void scatter_band(const ScatterArgs& a, Eigen::Index b, float* sums, float* copy) {
   using Eigen::Index;
@@ -238,7 +260,7 @@ void scatter_band(const ScatterArgs& a, Eigen::Index b, float* sums, float* copy
   Index map = a.Ho * a.Wo;
   if (copy) {  // the band's rows of every map, end to end, the maps a packet more apart
     const Index to = (len + L - 1) / L * L + L;
-    for (Index k = 0; k < a.K; ++k) std::copy_n(code + k * map, len, copy + k * to);
+    copy_maps(code, a.K, map, len, copy, to);
     code = copy;
     map = to;
   }
@@ -247,10 +269,9 @@ void scatter_band(const ScatterArgs& a, Eigen::Index b, float* sums, float* copy
     for (Index ph = 0; ph < a.phases; ++ph) {
       const Index* box = a.boxes + 4 * ph;
       const Index n = (box[1] - box[0]) * (box[3] - box[2]);
-      const Index chunk = Blk::chunk(n);
-      for (Index f0 = 0; f0 < n; f0 += chunk) {
-        const int T = int(std::min(chunk, n - f0));
-        with_taps<Blk::taps>(T, [&](auto t) {
+      for (Index i = 0; i < Blk::blocks(n); ++i) {
+        const auto [f0, T] = Blk::block(n, i);
+        with_taps<Blk::taps>(int(T), [&](auto t) {
           constexpr int TT = decltype(t)::value;
           Index q0 = 0;
           for (; (q0 + RB) * L <= len; q0 += RB)
