@@ -571,7 +571,7 @@ bool scatter_chosen(ConvKernel kernel, const ConvShape<Scalar>& S, Index H, Inde
   }
   const Index Ho = S.h.code_size(H), Wo = S.w.code_size(W);
   return kernel == ConvKernel::Automatic && scatter_able(S) && S.C <= 3 && S.K >= 32 && Ho > 1 &&
-         S.K * Wo * Index(sizeof(Scalar)) <= 256 * 1024;
+         S.K * Wo * Index(sizeof(Scalar)) <= kScatterBandBytes;
 }
 
 template <class Scalar>

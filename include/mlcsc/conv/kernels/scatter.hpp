@@ -37,6 +37,9 @@
 
 namespace mlcsc::internal {
 
+/// The bytes of code a band holds (the K maps' rows: in L2 while every block of taps reads them).
+constexpr Eigen::Index kScatterBandBytes = 256 * 1024;
+
 #if MLCSC_MASKED_FLOAT_ROWS
 
 /// One scattered synthesize of a single image (all its output channels), band by band.
@@ -285,14 +288,14 @@ void scatter_band(const ScatterArgs& a, Eigen::Index b, float* sums, float* copy
     }
 }
 
-/// Code rows per band: the band's rows of the K code maps within about 256 KiB (in L2 while
+/// Code rows per band: the band's rows of the K code maps within kScatterBandBytes (in L2 while
 /// every block of taps reads them), at least th - 1 rows (so that the plane rows of bands two
 /// apart do not meet: scatter_synthesize runs the even bands, then the odd ones, each set in
 /// parallel), at most Ho.
 inline Eigen::Index scatter_band_rows(Eigen::Index K, Eigen::Index Ho, Eigen::Index Wo,
                                       Eigen::Index th) {
   const Eigen::Index row = K * Wo * Eigen::Index(sizeof(float));
-  const Eigen::Index fit = (256 * 1024) / std::max<Eigen::Index>(1, row);
+  const Eigen::Index fit = kScatterBandBytes / std::max<Eigen::Index>(1, row);
   return std::clamp<Eigen::Index>(std::max(fit, th - 1), 1, std::max<Eigen::Index>(1, Ho));
 }
 
