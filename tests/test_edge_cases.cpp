@@ -122,3 +122,62 @@ TEST_CASE("scaled data: 1e20 and 1e-20 give the scaled solution or a clear error
   REQUIRE(rt.code.allFinite());
   REQUIRE(std::isfinite(rt.objective));
 }
+
+TEMPLATE_TEST_CASE("require_finite finds a single NaN or infinity anywhere in a strided block",
+                   "[edge]", float, double) {
+  using Scalar = TestType;
+  const Scalar bad[] = {std::numeric_limits<Scalar>::quiet_NaN(),
+                        std::numeric_limits<Scalar>::infinity(),
+                        -std::numeric_limits<Scalar>::infinity()};
+  for (int trial = 0; trial < 20; ++trial) {
+    const auto rows = mlcsc_test::uniform_int(1, 37), cols = mlcsc_test::uniform_int(1, 13);
+    mlcsc::Matrix<Scalar> M = mlcsc_test::randn<Scalar>(rows + 3, cols + 2);
+    // Extreme finite values pass: their products with 0 are 0, and no sum can overflow.
+    M(0, 0) = std::numeric_limits<Scalar>::max();
+    M(rows + 2, cols + 1) = -std::numeric_limits<Scalar>::max();
+    M(1, 0) = std::numeric_limits<Scalar>::denorm_min();
+    const auto i = mlcsc_test::uniform_int(0, rows - 1), j = mlcsc_test::uniform_int(0, cols - 1);
+    const Eigen::Ref<const mlcsc::Matrix<Scalar>> inner = M.block(1, 1, rows, cols);
+    REQUIRE_NOTHROW(mlcsc::internal::require_finite(M, "test", "M"));
+    REQUIRE_NOTHROW(mlcsc::internal::require_finite(inner, "test", "inner"));
+    const Scalar v = bad[trial % 3];
+    M(1 + i, 1 + j) = v;
+    INFO("value " << v << " at " << i << ", " << j << " of " << rows << " x " << cols);
+    REQUIRE_THROWS_WITH(mlcsc::internal::require_finite(inner, "test", "inner"),
+                        Catch::Contains("'inner'") && Catch::Contains("NaN or infinite"));
+    // Outside the block it is not seen.
+    M(1 + i, 1 + j) = Scalar(1);
+    M(0, cols + 1) = v;
+    REQUIRE_NOTHROW(mlcsc::internal::require_finite(inner, "test", "inner"));
+  }
+}
+
+TEST_CASE("the Lasso refuses a float signal whose ||y||^2 overflows float, naming y", "[edge]") {
+  // ||y||^2 = 0.98 FLT_MAX is accepted and its objective is finite; 1.02 FLT_MAX overflows the
+  // fit term the solvers compute in float: refused, for every dense method.
+  const auto D = mlcsc_test::random_dictionary<float>(4, 6);
+  for (auto method :
+       {mlcsc::Method::ISTA, mlcsc::Method::FISTA, mlcsc::Method::CoordinateDescent}) {
+    for (const double fraction : {0.98, 1.02}) {
+      const double big = std::sqrt(0.5 * fraction * double(std::numeric_limits<float>::max()));
+      Eigen::MatrixXf Y = Eigen::MatrixXf::Zero(4, 1);
+      Y(0, 0) = float(big);
+      Y(2, 0) = float(-big);
+      mlcsc::LassoParams<float> p;
+      p.method = method;
+      p.lambda = 1e30f;  // above ||D^T y||_inf: the code is 0, the objective 0.5||y||^2
+      INFO("method " << int(method) << ", ||y||^2 = " << fraction << " FLT_MAX");
+      if (fraction < 1) {
+        const auto r = mlcsc::lasso(D, Y, p);
+        REQUIRE(r.code.isZero(0));
+        REQUIRE(std::isfinite(r.objective));
+        REQUIRE(std::abs(double(r.objective) /
+                             (0.5 * fraction * double(std::numeric_limits<float>::max())) -
+                         1) < 1e-5);
+      } else {
+        REQUIRE_THROWS_WITH(mlcsc::lasso(D, Y, p),
+                            Catch::Contains("'y'") && Catch::Contains("overflows"));
+      }
+    }
+  }
+}

@@ -623,7 +623,10 @@ TEMPLATE_TEST_CASE("LassoSolver conv: resume from a solution stops at once and k
     const auto& st = solver.resume(x, code);
     CAPTURE(cold.signal_iterations.transpose(), st.signal_iterations.transpose());
     CHECK(st.converged);
-    CHECK(st.iterations <= 3);
+    // In float the tolerance (1e-5) is within a few roundings of a step on these codes: a signal
+    // that converged slowly (ISTA, ~9000 iterations) can take 4 steps to pass the rule again
+    // (seed 1796432051).
+    CHECK(st.iterations <= (std::is_same_v<Scalar, float> ? 5 : 3));
     CHECK(cold.iterations >= 10 * st.iterations);
     for (Index k = 0; k < x.batch(); ++k) {
       const double scale =

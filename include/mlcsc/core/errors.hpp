@@ -32,10 +32,13 @@ inline std::string shape(Eigen::Index c, Eigen::Index h, Eigen::Index w) {
   return message(c, " x ", h, " x ", w);
 }
 
-/// Throws unless every coefficient of `x` is finite (no NaN, no +-Inf).
+/// Throws unless every coefficient of `x` is finite (no NaN, no +-Inf). The test is one
+/// vectorized sum of x * 0, NaN exactly when some coefficient is not finite (Eigen's allFinite
+/// reduces with scalar code: 2-4x slower on a batch of signals).
 template <class Derived>
 void require_finite(const Eigen::DenseBase<Derived>& x, const char* where, const char* name) {
-  if (!x.derived().allFinite()) {
+  using Scalar = typename Derived::Scalar;
+  if (x.size() > 0 && std::isnan((x.derived().array() * Scalar(0)).sum())) {
     throw_invalid(where, ": '", name, "' (", shape(x.rows(), x.cols()),
                   ") contains NaN or infinite values");
   }

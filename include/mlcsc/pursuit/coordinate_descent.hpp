@@ -353,7 +353,9 @@ class CoordinateDescent {
   }
 
   // r = c - G_:S g_S over all atoms, and the violations |r_j| - lambda_j (r_j - lambda_j if
-  // nonnegative): chunks of four packets of r stay in registers over the columns of S.
+  // nonnegative): chunks of eight packets of r stay in registers over the columns of S (eight
+  // independent FMA chains hide the FMA's latency; chunks of four measured 2-5% slower overall
+  // at 5-25 atoms, AVX2 and AVX-512).
   template <class CV>
   void full_residual(const CV& c, CdWorkspace<Scalar>& w) const {
     using namespace Eigen::internal;
@@ -373,21 +375,16 @@ class CoordinateDescent {
       pstoreu(v + i, psub(nonneg_ ? ri : pabs(ri), ploadu<SPacket>(sl + i)));
     };
     Index i = 0;
-    for (; i + 4 * P <= m; i += 4 * P) {
-      SPacket r0 = ploadu<SPacket>(cc + i), r1 = ploadu<SPacket>(cc + i + P),
-              r2 = ploadu<SPacket>(cc + i + 2 * P), r3 = ploadu<SPacket>(cc + i + 3 * P);
+    constexpr int NP = 8;
+    for (; i + NP * P <= m; i += NP * P) {
+      SPacket acc[NP];
+      for (int t = 0; t < NP; ++t) acc[t] = ploadu<SPacket>(cc + i + t * P);
       for (Index a = 0; a < k; ++a) {
         const Scalar* col = G + Index(act[a]) * m + i;
         const SPacket ga = pset1<SPacket>(coef[a]);
-        r0 = pmadd(ploadu<SPacket>(col), ga, r0);
-        r1 = pmadd(ploadu<SPacket>(col + P), ga, r1);
-        r2 = pmadd(ploadu<SPacket>(col + 2 * P), ga, r2);
-        r3 = pmadd(ploadu<SPacket>(col + 3 * P), ga, r3);
+        for (int t = 0; t < NP; ++t) acc[t] = pmadd(ploadu<SPacket>(col + t * P), ga, acc[t]);
       }
-      finish(i, r0);
-      finish(i + P, r1);
-      finish(i + 2 * P, r2);
-      finish(i + 3 * P, r3);
+      for (int t = 0; t < NP; ++t) finish(i + t * P, acc[t]);
     }
     for (; i + P <= m; i += P) {
       SPacket r0 = ploadu<SPacket>(cc + i);

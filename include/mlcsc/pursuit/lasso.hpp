@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <string>
@@ -97,8 +98,13 @@ class LassoSolver {
     decltype(auto) ys = D_.signal_view(y);
     D_.check_signal(ys, "LassoSolver::solve", "y");
     Result r;
-    r.code = D_.code_like(ys);
-    static_cast<PursuitStats<Scalar>&>(r) = run(ys, r.code, false, "LassoSolver::solve");
+    // A solve from zero writes every entry of the code: a dense one is not zeroed twice (the
+    // batch driver zeroes each column while it is in cache).
+    if constexpr (internal::is_dense_dictionary<Op>::value)
+      r.code.resize(D_.num_atoms(), ys.cols());
+    else
+      r.code = D_.code_like(ys);
+    static_cast<PursuitStats<Scalar>&>(r) = run_checked(ys, r.code, false, "LassoSolver::solve");
     return r;
   }
 
@@ -108,6 +114,12 @@ class LassoSolver {
                                   const char* where) {
     decltype(auto) ys = D_.signal_view(y);
     D_.check_signal(ys, where, "y");
+    return run_checked(ys, code, warm, where);
+  }
+  // `ys` has passed check_signal (one pass over the batch, not two).
+  template <class View>
+  const PursuitStats<Scalar>& run_checked(const View& ys, CodeView code, bool warm,
+                                          const char* where) {
     check_energy(ys, where);
     check_code_shape(ys, code, where);
     if constexpr (internal::is_dense_dictionary<Op>::value) {
@@ -132,14 +144,16 @@ class LassoSolver {
     return stats_;
   }
 
-  // The objective at G = 0 is 0.5||y||^2: it must be representable in Scalar.
+  // The objective at G = 0 is 0.5||y||^2, and the solvers compute its fit term ||y - D G||^2 in
+  // Scalar: ||y||^2 must be representable in Scalar. One vectorized pass in Scalar decides; the
+  // message's value comes from a second one in double.
   template <class View>
   static void check_energy(const View& ys, const char* where) {
-    const double energy = 0.5 * double(values(ys).template cast<double>().squaredNorm());
-    if (!(energy <= double(std::numeric_limits<Scalar>::max())))
-      internal::throw_invalid(
-          where, ": 'y' is too large for its scalar type: 0.5||y||^2 = ", energy, " overflows (",
-          sizeof(Scalar) == 4 ? "float" : "double", "); scale the signal");
+    if (std::isfinite(values(ys).squaredNorm())) return;
+    const double energy = double(values(ys).template cast<double>().squaredNorm());
+    internal::throw_invalid(where, ": 'y' is too large for its scalar type: ||y||^2 = ", energy,
+                            " overflows (", sizeof(Scalar) == 4 ? "float" : "double",
+                            "); scale the signal");
   }
 
   // The code must have the shape D.code_like(y) has, found without allocating: from the
