@@ -119,3 +119,46 @@ TEST_CASE("a shared multi-layer model is safe to use from several threads", "[th
     }
   }
 }
+
+TEST_CASE("pursuits called inside a caller's OpenMP parallel region give the serial results",
+          "[threads]") {
+#ifdef EIGEN_RUNTIME_NO_MALLOC
+  WARN("skipped: EIGEN_RUNTIME_NO_MALLOC is process-wide");
+  return;
+#endif
+#ifndef _OPENMP
+  WARN("skipped: built without OpenMP");
+  return;
+#else
+  // Inside a caller's region the library runs serially, and its per-thread workspaces have one
+  // entry: they must be indexed 0, not by the caller's thread number (the ADMM solver read its
+  // second FFT plan out of bounds there).
+  mlcsc::ConvDictionary<double> C(4, 1, 3, 3, mlcsc::Boundary::Circular);
+  for (mlcsc::Index k = 0; k < 4; ++k) C.filter(k, 0) = mlcsc_test::randn<double>(3, 3);
+  C.normalize();
+  mlcsc::FeatureMaps<double> x(2, 1, 13, 11);
+  x.data() = mlcsc_test::randn<double>(x.data().rows(), x.data().cols());
+  mlcsc::LassoParams<double> admm;
+  admm.lambda = 0.1;
+  admm.method = mlcsc::Method::ADMM;
+  admm.max_iterations = 30;
+  const auto D = mlcsc_test::random_dictionary<double>(17, 41);
+  const Eigen::MatrixXd Y = mlcsc_test::randn<double>(17, 150);
+  mlcsc::LassoParams<double> cd;
+  cd.lambda = 0.2;
+  cd.method = mlcsc::Method::CoordinateDescent;
+  mlcsc::OmpParams<double> op;
+  op.max_atoms = 5;
+  const Eigen::MatrixXd admm_serial = mlcsc::lasso(C, x, admm).code.data();
+  const Eigen::MatrixXd cd_serial = mlcsc::lasso(D, Y, cd).code;
+  const Eigen::MatrixXd omp_serial = mlcsc::omp(D, Y, op).code;
+  int mismatches = 0;
+#pragma omp parallel num_threads(kThreads) reduction(+ : mismatches)
+  for (int rep = 0; rep < 2; ++rep) {
+    mismatches += mlcsc::lasso(C, x, admm).code.data() != admm_serial;
+    mismatches += mlcsc::lasso(D, Y, cd).code != cd_serial;
+    mismatches += mlcsc::omp(D, Y, op).code != omp_serial;
+  }
+  REQUIRE(mismatches == 0);
+#endif
+}

@@ -120,13 +120,12 @@ void gemm(const Scalar* A, Eigen::Index lda, bool transpose_a, const Scalar* B, 
     panel(0, n);
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    const Index t = thread_id(), per = (n + threads - 1) / threads;
+  parallel_for(Index(threads), threads, [&](Index t) {
+    const Index per = (n + threads - 1) / threads;
     const Index j0 = std::min(n, (t * per + 3) / 4 * 4),
                 j1 = std::min(n, ((t + 1) * per + 3) / 4 * 4);
     panel(j0, t + 1 == threads ? n : j1);
-  }
+  });
 }
 
 /// dst = op(A) * B for Eigen column-major operands with unit inner stride (A = matrix(),

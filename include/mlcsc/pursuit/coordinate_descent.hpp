@@ -659,33 +659,35 @@ class CoordinateDescentBatch {
     auto solve_blocks = [&](int cap) {
       const CoordinateDescent<Scalar> cd(G, lam_, p.nonnegative, p.tolerance, cap, screen_);
       NoMallocScope guard;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-      for (Index blk = 0; blk < blocks; ++blk) {
-        const Index b0 = blk * kBlock, nb = std::min(kBlock, B - b0);
-        CdWorkspace<Scalar>& w = work_[thread_id()];
-        bool any = false;
-        for (Index b = b0; b < b0 + nb; ++b) any = any || !conv(b);
-        if (!any) continue;  // final already (with a callback: converged in an earlier round)
-        gemm<Scalar>(A.data(), A.rows(), true, Y.data() + b0 * Y.outerStride(), Y.outerStride(),
-                     w.cblock.data(), w.cblock.rows(), m, nb, n, false);
-        for (Index b = b0; b < b0 + nb; ++b) {
-          if (conv(b)) continue;
-          auto g = code.col(b);
-          if (!warm) g.setZero();
-          bool ok = false;
-          sweeps(b) = cd.solve(w.cblock.col(b - b0), g, w, ok, warm);
-          conv(b) = ok;
-          // The objective from the support S (solve leaves it in w.active): r = y - D_S g_S.
-          w.resid = Y.col(b);
-          double l1 = 0;
-          for (Index a = 0; a < w.size; ++a) {
-            const Index j = w.active(a);
-            w.resid.noalias() -= A.col(j) * g(j);
-            l1 += double(lam_(j)) * std::abs(double(g(j)));
-          }
-          objs_(b) = 0.5 * double(w.resid.squaredNorm()) + l1;
-        }
-      }
+      parallel_for(
+          blocks, threads,
+          [&](Index blk) {
+            const Index b0 = blk * kBlock, nb = std::min(kBlock, B - b0);
+            CdWorkspace<Scalar>& w = work_[thread_id()];
+            bool any = false;
+            for (Index b = b0; b < b0 + nb; ++b) any = any || !conv(b);
+            if (!any) return;  // final already (with a callback: converged in an earlier round)
+            gemm<Scalar>(A.data(), A.rows(), true, Y.data() + b0 * Y.outerStride(), Y.outerStride(),
+                         w.cblock.data(), w.cblock.rows(), m, nb, n, false);
+            for (Index b = b0; b < b0 + nb; ++b) {
+              if (conv(b)) continue;
+              auto g = code.col(b);
+              if (!warm) g.setZero();
+              bool ok = false;
+              sweeps(b) = cd.solve(w.cblock.col(b - b0), g, w, ok, warm);
+              conv(b) = ok;
+              // The objective from the support S (solve leaves it in w.active): r = y - D_S g_S.
+              w.resid = Y.col(b);
+              double l1 = 0;
+              for (Index a = 0; a < w.size; ++a) {
+                const Index j = w.active(a);
+                w.resid.noalias() -= A.col(j) * g(j);
+                l1 += double(lam_(j)) * std::abs(double(g(j)));
+              }
+              objs_(b) = 0.5 * double(w.resid.squaredNorm()) + l1;
+            }
+          },
+          Schedule::Dynamic);
     };
     conv.setZero();
     if (!p.callback) {

@@ -111,10 +111,13 @@ auto omp(const Op& D, const SignalLike& y, const OmpParams<typename Op::Scalar>&
     const double tol2 = double(p.tolerance) * double(p.tolerance);
     {
       internal::NoMallocScope guard;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads) if (threads > 1)
-      for (Index b = 0; b < B; ++b)
-        internal::omp_one(D.matrix(), G, C.col(b), Y.col(b), p.max_atoms, tol2, res.code.col(b),
-                          work[internal::thread_id()]);
+      internal::parallel_for(
+          B, threads,
+          [&](Index b) {
+            internal::omp_one(D.matrix(), G, C.col(b), Y.col(b), p.max_atoms, tol2, res.code.col(b),
+                              work[internal::thread_id()]);
+          },
+          internal::Schedule::Dynamic);
     }
     res.iterations = int((res.code.array() != Scalar(0)).colwise().count().maxCoeff());
     const Matrix<Scalar> R = D.matrix() * res.code - Y;
