@@ -1,4 +1,6 @@
-// mlcsc: OpenMP helpers (everything degrades to serial code without -fopenmp).
+// mlcsc: OpenMP helpers (everything degrades to serial code without -fopenmp). Every parallel
+// loop of the library is a parallel_for: it enters no parallel region on one thread, and it
+// defines what thread_id() means inside the loop.
 #pragma once
 
 #ifdef _OPENMP

@@ -142,10 +142,12 @@ class ProximalGradient {
         }
         stats_[s] = acc;
       };
-      const bool parallel = values(G).size() >= 65536 && max_threads() > 1;
-#pragma omp parallel for schedule(static) if (parallel)
-      for (Index s = 0; s < S; ++s)
+      // Threads for large codes only; on one thread no parallel region is entered at all (its
+      // cost, about a microsecond, was as large as a small problem's iteration).
+      const int threads = values(G).size() >= 65536 ? max_threads() : 1;
+      parallel_for(S, threads, [&](Index s) {
         if (active_(s)) signal_step(s);
+      });
       // The stopping rule per signal: ||G_k - G_{k-1}|| <= tol max(1, ||G_k||) and the same bound
       // on the proximal-gradient residual ||G_k - Z_k|| (= (1/L) x the gradient mapping at Z_k,
       // zero only at a minimizer). For ISTA (Z_k = G_{k-1}) the two are the same; for FISTA the

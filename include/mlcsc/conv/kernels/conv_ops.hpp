@@ -158,12 +158,7 @@ template <class Body>
 void for_images(Index N, double macs_per_image, Body&& body) {
   const int threads = max_threads();
   const bool over_images = threads > 1 && N >= threads && macs_per_image < 2e7;
-  if (over_images) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (Index n = 0; n < N; ++n) body(n);
-  } else {
-    for (Index n = 0; n < N; ++n) body(n);
-  }
+  parallel_for(N, over_images ? threads : 1, body, Schedule::Dynamic);
 }
 
 // The filter tap at phase r, phase-filter tap m along axis `a` (path 3): the u with

@@ -279,8 +279,8 @@ void for_groups(Index N, Index G, int threads, Group&& group) {
     const Index most = std::max<Index>(1, std::min(G, (N + T - 1) / T));
     const Index even = ((N + most - 1) / most + T - 1) / T * T;
     const Index g = (N + even - 1) / even, groups = (N + g - 1) / g;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(T)
-    for (Index b = 0; b < groups; ++b) group(b * g, std::min(g, N - b * g), 1);
+    parallel_for(
+        groups, T, [&](Index b) { group(b * g, std::min(g, N - b * g), 1); }, Schedule::Dynamic);
     return;
   }
   for (Index n0 = 0; n0 < N; n0 += G) group(n0, std::min(G, N - n0), threads);
@@ -302,11 +302,10 @@ void lowered_analyze(const LoweredArgs& a, const Scalar* filters, const Scalar* 
     const Scalar* x0 = x + n0 * a.C * a.H * a.W;
     const Scalar* end = x + N * a.C * a.H * a.W;
     // gather: patch (g, i, j) is column (g P + i Wo + j) of X^T (R x M), in (c, u, v) order
-#pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1)
-    for (Index gi = 0; gi < g1 * a.Ho; ++gi) {
+    parallel_for(g1 * a.Ho, inner, [&](Index gi) {
       const Index g = gi / a.Ho, i = gi % a.Ho;
       Scalar* patch = X + gi * a.Wo * R;
-      if (lowered_detail::gather_patches(a, x0 + g * a.C * a.H * a.W, end, i, patch)) continue;
+      if (lowered_detail::gather_patches(a, x0 + g * a.C * a.H * a.W, end, i, patch)) return;
       for (Index c = 0; c < a.C; ++c)
         for (Index u = 0; u < a.kh; ++u) {
           const Index row = lowered_detail::input_row(a, i, u);
@@ -314,7 +313,7 @@ void lowered_analyze(const LoweredArgs& a, const Scalar* filters, const Scalar* 
           Scalar* dst = patch + (c * a.kh + u) * a.kw;
           for (Index j = 0; j < a.Wo; ++j) lowered_detail::gather_run(a, src, j, dst + j * R);
         }
-    }
+    });
     // The product with its longer side as the rows of the result (Eigen's kernel is blocked 48
     // rows by 4 columns: a batch of 12 x 12 codes by 32 filters ran 1.6x faster as 9216 x 32
     // than as 32 x 9216, 512 filters of 1 x 1 codes 1.2x faster as 512 x 64):
@@ -368,13 +367,12 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
     // col2im, images in parallel: by output rows (col2im_packed), or code row by code row (its
     // patches in cache) into the image's planes (in cache)
     Scalar* x0 = x + n0 * a.C * a.H * a.W;
-#pragma omp parallel for schedule(static) num_threads(inner) if (inner > 1)
-    for (Index g = 0; g < g1; ++g) {
+    parallel_for(g1, inner, [&](Index g) {
 #if MLCSC_MASKED_FLOAT_ROWS
       if constexpr (std::is_same_v<Scalar, float>)
         if (by_rows) {
           lowered_detail::col2im_packed(packed, a, Xt + g * P * R, R, x0 + g * a.C * a.H * a.W);
-          continue;
+          return;
         }
 #endif
       for (Index i = 0; i < a.Ho; ++i) {
@@ -387,7 +385,7 @@ void lowered_synthesize(const LoweredArgs& a, const Scalar* filters, const Scala
                                         x0 + ((g * a.C + c) * a.H + row) * a.W);
           }
       }
-    }
+    });
   });
 }
 
