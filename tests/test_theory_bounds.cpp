@@ -60,12 +60,15 @@ TEST_CASE("conv_welch_bound is the Welch bound of one stripe", "[theory][bounds]
     const Index m = mlcsc_test::uniform_int(1, 300), n = mlcsc_test::uniform_int(1, 300);
     CAPTURE(m, n);
     const double c = mlcsc::conv_welch_bound(m, n);
-    const double expected = std::sqrt(double(m - 1) / (double(m) * double(2 * n - 1) - 1));
+    // m = n = 1 is one atom (0 / 0 in the formula): no pair, no coherence to bound
+    const double expected =
+        m == 1 && n == 1 ? 0.0 : std::sqrt(double(m - 1) / (double(m) * double(2 * n - 1) - 1));
     REQUIRE(std::abs(c - expected) <= 1e-12 * std::max(expected, 1e-300));
     if (m * (2 * n - 1) > 2 * n - 1)
       REQUIRE(std::abs(c - mlcsc::welch_bound(m * (2 * n - 1), 2 * n - 1)) <= 1e-12);
   }
   REQUIRE(mlcsc::conv_welch_bound(1, 64) == 0.0);  // one filter: its shifts can be orthogonal
+  REQUIRE(mlcsc::conv_welch_bound(1, 1) == 0.0);   // one atom (seed 2029 drew it: 0 / 0 before)
   REQUIRE(std::abs(mlcsc::conv_welch_bound(5, 1) - mlcsc::welch_bound(5, 1)) <= 1e-15);
 }
 
