@@ -246,16 +246,30 @@ class CoordinateDescent {
     converged = false;
     int iterations = 0;
     bool exact = w.size == 0 || polish_all(w, g, iterations);
+    // Anti-cycling. In exact arithmetic every screening and solve lowers the objective, so S
+    // never repeats; in float, an atom within ~1e-3 rad of span(S) is judged dependent by the
+    // float Gram, its null step is not quite one (D v != 0), and the solves can return to the same
+    // S and signs, hence to the same solution and violators, for ever (seen: the two worst
+    // violators entering together, the second "dependent", both stepped out again). After a
+    // round that returns to its S, only the worst violator enters; if that returns too, stop.
+    int limit = kAddPerScreen;
     while (exact && iterations < max_sweeps_) {
       ++iterations;
       full_residual(c, w);
-      const Index added = screen(c, w, kkt);
+      const std::uint64_t before = signature(w);
+      const Index added = screen(c, w, kkt, limit);
       if (added == 0) {
         converged = true;
         break;
       }
       if (added < 0) break;  // violators remain but the working set is full: not converged
       exact = polish_all(w, g, iterations);
+      if (exact && signature(w) == before) {
+        if (limit == 1) break;  // stuck at the rounding level: not converged
+        limit = 1;
+      } else {
+        limit = kAddPerScreen;
+      }
     }
     for (Index a = 0; a < w.size; ++a) g(w.active(a)) = Scalar(w.gs(a));
     return iterations;
@@ -275,6 +289,17 @@ class CoordinateDescent {
     while (!(x & 1u)) x >>= 1, ++b;
     return b;
 #endif
+  }
+  // S with its signs, as an order-independent hash (splitmix64 of each atom and sign, summed).
+  static std::uint64_t signature(const CdWorkspace<Scalar>& w) {
+    std::uint64_t h = 0;
+    for (Index a = 0; a < w.size; ++a) {
+      std::uint64_t z = std::uint64_t(w.active(a)) * 2 + (w.gs(a) > 0) + 0x9e3779b97f4a7c15ull;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      h += z ^ (z >> 31);
+    }
+    return h;
   }
   // Branch-free: the signs of fresh solutions are unpredictable.
   static signed char sgn(double v) {
@@ -401,11 +426,11 @@ class CoordinateDescent {
   }
 
   // Finds the (at most kAddPerScreen) atoms outside S violating the KKT conditions most and
-  // lets each enter by one coordinate update (in order of violation, each seeing the updates
-  // before it); an atom whose update is zero stays out. Returns the number of violators found
-  // (0: the KKT conditions hold), or -1 when there are violators but S is full.
+  // lets the first `limit` of them enter by one coordinate update (in order of violation, each
+  // seeing the updates before it); an atom whose update is zero stays out. Returns the number of
+  // violators found (0: the KKT conditions hold), or -1 when there are violators but S is full.
   template <class CV>
-  Index screen(const CV& c, CdWorkspace<Scalar>& w, double kkt) const {
+  Index screen(const CV& c, CdWorkspace<Scalar>& w, double kkt, int limit) const {
     const Index m = G_.rows();
     for (Index a = 0; a < w.size; ++a)
       w.viol(w.active(a)) = -std::numeric_limits<Scalar>::infinity();
@@ -470,7 +495,7 @@ class CoordinateDescent {
     for (Index j = np * P; j < m; ++j) consider(j);
     if (nb == 0) return 0;
     if (w.size == w.kmax) return -1;
-    const int take = int(std::min<Index>(nb, w.kmax - w.size));
+    const int take = int(std::min<Index>(std::min(nb, limit), w.kmax - w.size));
     // Coordinate updates of the entering atoms: g_j = S_lambda(r_j) / G_jj, where r_j already
     // includes the updates of the atoms that entered before it in this pass.
     const Index k0 = w.size;
